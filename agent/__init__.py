@@ -1,0 +1,1 @@
+"""What the agent thinks and writes: briefs, extraction, nudges."""

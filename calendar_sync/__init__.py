@@ -1,0 +1,1 @@
+"""iCalendar/iMIP normalisation and (later) calendar providers."""

@@ -1,0 +1,1 @@
+"""The bottom layer: settings, domain value types, errors, clock, token signing."""

@@ -1,0 +1,51 @@
+"""Domain value types shared by every part (stable names: they appear in rows and logs)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    SMTP = "smtp"
+    MAILGUN = "mailgun"
+    CLI = "cli"
+
+
+class InboundStatus(StrEnum):
+    RECEIVED = "received"  # stored, waiting for the worker
+    PROCESSED = "processed"  # a command ran and its effect is committed
+    REJECTED = "rejected"  # an acceptance rule refused it (reason + rule hits recorded)
+    HELD = "held"  # kept for a person to look at (no command, postmaster, …)
+    FAILED = "failed"  # the command raised; error kept, can be re-run
+
+
+class MeetingStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    LOBBY = "lobby"
+    ACTIVE = "active"
+    POST_PROCESSING = "post-processing"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class OutboundStatus(StrEnum):
+    SCHEDULED = "scheduled"  # waiting for send_at
+    SENDING = "sending"  # claimed by a worker
+    SENT = "sent"
+    FAILED = "failed"  # gave up after retries
+    CANCELLED = "cancelled"  # no longer wanted (meeting cancelled, …)
+
+
+class OutboundKind(StrEnum):
+    PRE_BRIEF = "pre-brief"
+
+
+class Role(StrEnum):
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class Locale(StrEnum):
+    SV = "sv"
+    EN = "en"

@@ -1,0 +1,1 @@
+"""Mail in: SMTP gateway, Mailgun webhook, parsing, acceptance rules, routing."""

@@ -1,0 +1,70 @@
+"""Accepting a message: raw bytes stored and committed, one row per recipient.
+
+Both intakes (SMTP and the Mailgun webhook) and ``kollegan inject`` come through here; the
+caller acknowledges only after :func:`accept` returned, and enqueues the ids afterwards (a lost
+queue entry is found again by the sweep).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from core.types import Source
+from inbox.addressing import ResolvedRecipient
+from inbox.parse import peek_message_id
+from store.db import Database
+from store.inbound import Envelope, insert_inbound
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    ids: tuple[int, ...]  # one per recipient, in order
+    new_ids: tuple[int, ...]  # those stored now (the others were already stored: duplicates)
+
+
+def store_message(
+    session: Session,
+    raw: bytes,
+    *,
+    mail_from: str,
+    recipients: Sequence[ResolvedRecipient],
+    source: Source,
+    now: datetime,
+) -> Accepted:
+    message_id = peek_message_id(raw)
+    ids: list[int] = []
+    new_ids: list[int] = []
+    for recipient in recipients:
+        envelope = Envelope(
+            mail_from=mail_from,
+            rcpt_to=recipient.address.strip().strip("<>").lower(),
+            agent_id=recipient.agent_id,
+            company_id=recipient.company_id,
+        )
+        inbound_id, is_new = insert_inbound(
+            session, raw=raw, envelope=envelope, message_id=message_id, source=source, now=now
+        )
+        ids.append(inbound_id)
+        if is_new:
+            new_ids.append(inbound_id)
+    return Accepted(tuple(ids), tuple(new_ids))
+
+
+def accept(
+    db: Database,
+    raw: bytes,
+    *,
+    mail_from: str,
+    recipients: Sequence[ResolvedRecipient],
+    source: Source,
+    now: Callable[[], datetime],
+) -> Accepted:
+    """Store and commit; raises StoreUnavailableError when the database cannot take it."""
+    with db.session() as session:
+        return store_message(
+            session, raw, mail_from=mail_from, recipients=recipients, source=source, now=now()
+        )

@@ -1,0 +1,99 @@
+"""Acceptance rules: one ordered table of small named checks (Mailman's habit).
+
+Every rule runs; all hits are recorded on the message; the first hit decides the refusal.
+Rules are pure: they see the parsed message and the envelope, nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inbox.parse import ParsedMessage
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    mail_from: str  # envelope sender ("" for a bounce)
+    mail_domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str  # stable kebab-case: it appears in rows and logs
+    reason: str
+    check: Callable[[ParsedMessage, RuleContext], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    hits: tuple[str, ...]
+    refusal: Rule | None
+
+    @property
+    def accepted(self) -> bool:
+        return self.refusal is None
+
+
+def _is_own_mail(message: ParsedMessage, context: RuleContext) -> bool:
+    domain = context.mail_domain
+    return (
+        "x-kollegan-kind" in message.headers
+        or message.from_domain == domain
+        or bool(message.message_id and message.message_id.lower().endswith("@" + domain))
+    )
+
+
+def _is_loop(message: ParsedMessage, context: RuleContext) -> bool:
+    return context.mail_domain in message.headers.get("x-loop", "").lower()
+
+
+def _is_auto_submitted(message: ParsedMessage, _context: RuleContext) -> bool:
+    headers = message.headers
+    auto = headers.get("auto-submitted", "no").split(";")[0].strip().lower()
+    precedence = headers.get("precedence", "").strip().lower()
+    return (
+        auto not in ("", "no")
+        or precedence in ("bulk", "junk", "list", "auto_reply")
+        or "x-autoreply" in headers
+        or "x-autorespond" in headers
+    )
+
+
+def _is_bounce(message: ParsedMessage, context: RuleContext) -> bool:
+    sender = context.mail_from.strip().strip("<>").lower()
+    local = sender.split("@", 1)[0]
+    return (
+        sender == ""
+        or local in ("mailer-daemon", "postmaster")
+        or message.content_type == "multipart/report"
+        or "x-failed-recipients" in message.headers
+    )
+
+
+def _has_no_content(message: ParsedMessage, _context: RuleContext) -> bool:
+    return not message.has_content
+
+
+def _has_no_sender(message: ParsedMessage, _context: RuleContext) -> bool:
+    return message.from_address is None
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("own-mail", "our own mail came back (a loop)", _is_own_mail),
+    Rule("loop", "the message has been through Kollegan before (X-Loop)", _is_loop),
+    Rule("bounce", "a delivery status notification or bounce", _is_bounce),
+    Rule(
+        "auto-submitted",
+        "an automatic reply or bulk mail (Auto-Submitted/Precedence)",
+        _is_auto_submitted,
+    ),
+    Rule("no-sender", "no usable From address", _has_no_sender),
+    Rule("no-content", "no text, HTML, calendar or attachment to act on", _has_no_content),
+)
+
+
+def vet(message: ParsedMessage, context: RuleContext, rules: tuple[Rule, ...] = RULES) -> Verdict:
+    hits = tuple(rule.name for rule in rules if rule.check(message, context))
+    refusal = next((rule for rule in rules if rule.name in hits), None)
+    return Verdict(hits=hits, refusal=refusal)

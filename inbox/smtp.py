@@ -1,0 +1,181 @@
+"""The SMTP intake (aiosmtpd): refuse unknown recipients at RCPT, store before ``250``.
+
+Replies, by the book (RFC 5321, RFC 3463 enhanced codes):
+
+- ``550 5.1.1`` at RCPT for an address that is not a live agent of ours;
+- ``452 4.5.3`` for too many recipients in one transaction;
+- ``552`` (aiosmtpd) for a message above the size limit;
+- ``451 4.3.0`` when the database cannot take the message (the client retries later);
+- ``250 2.0.0`` only after the message is committed to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from core.errors import StoreUnavailableError
+from core.types import Source
+from inbox.addressing import RecipientResolver, ResolvedRecipient
+from inbox.ingest import Accepted, accept
+from store.db import Database
+
+log = logging.getLogger(__name__)
+
+TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
+
+
+@dataclass(frozen=True, slots=True)
+class SmtpOptions:
+    host: str
+    port: int
+    hostname: str  # our name in the banner and in Received:
+    max_message_size: int
+    timeout: float
+    max_recipients: int
+
+
+class IntakeHandler:
+    """aiosmtpd handler hooks; each returns a named status line."""
+
+    def __init__(
+        self,
+        db: Database,
+        resolver: RecipientResolver,
+        *,
+        hostname: str,
+        max_recipients: int,
+        now: Callable[[], datetime],
+        on_stored: Callable[[Accepted], None],
+    ) -> None:
+        self._db = db
+        self._resolver = resolver
+        self._hostname = hostname
+        self._max_recipients = max_recipients
+        self._now = now
+        self._on_stored = on_stored
+        self._recipients: weakref.WeakKeyDictionary[Envelope, list[ResolvedRecipient]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def handle_RCPT(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        accepted = self._recipients.setdefault(envelope, [])
+        if len(accepted) >= self._max_recipients:
+            return "452 4.5.3 Too many recipients"
+        loop = asyncio.get_running_loop()
+        try:
+            resolved = await loop.run_in_executor(None, self._resolver.resolve, address)
+        except StoreUnavailableError as exc:
+            log.warning("RCPT deferred, store unavailable: %s", exc)
+            return TEMPFAIL
+        if resolved is None:
+            return f"550 5.1.1 <{address}>: no such recipient here"
+        accepted.append(resolved)
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        recipients = self._recipients.pop(envelope, [])
+        if not recipients:
+            return "554 5.5.1 No valid recipients"
+        body = envelope.original_content or b""
+        raw = self._trace_header(session, envelope) + body
+        loop = asyncio.get_running_loop()
+        try:
+            stored = await loop.run_in_executor(
+                None,
+                lambda: accept(
+                    self._db,
+                    raw,
+                    mail_from=envelope.mail_from or "",
+                    recipients=recipients,
+                    source=Source.SMTP,
+                    now=self._now,
+                ),
+            )
+        except StoreUnavailableError as exc:
+            log.warning("DATA deferred, store unavailable: %s", exc)
+            return TEMPFAIL
+        except Exception:
+            log.exception("DATA deferred: could not store the message")
+            return TEMPFAIL
+        if stored.new_ids:
+            loop.run_in_executor(None, self._notify, stored)
+        return f"250 2.0.0 Stored as {','.join(str(i) for i in stored.ids)}"
+
+    def _notify(self, stored: Accepted) -> None:
+        try:
+            self._on_stored(stored)
+        except Exception:  # the sweep will find the stored messages again
+            log.exception("could not enqueue inbound %s", stored.new_ids)
+
+    def _trace_header(self, session: Session, envelope: Envelope) -> bytes:
+        """RFC 5321 §4.4: a server that accepts a message adds a Received: line."""
+        peer = session.peer[0] if isinstance(session.peer, tuple) else str(session.peer)
+        helo = (session.host_name or "unknown").replace("\r", "").replace("\n", "")[:200]
+        protocol = "UTF8SMTP" if envelope.smtp_utf8 else "ESMTP"
+        line = (
+            f"Received: from {helo} ([{peer}])\r\n\tby {self._hostname} (Kollegan)"
+            f" with {protocol};\r\n\t{format_datetime(self._now())}\r\n"
+        )
+        return line.encode("utf-8", "replace")
+
+
+class SmtpIntake:
+    """The listening server; start and stop it on a running event loop."""
+
+    def __init__(self, handler: IntakeHandler, options: SmtpOptions) -> None:
+        self._handler = handler
+        self._options = options
+        self._server: asyncio.base_events.Server | None = None
+
+    def _protocol(self) -> SMTP:
+        return SMTP(
+            self._handler,
+            data_size_limit=self._options.max_message_size,
+            enable_SMTPUTF8=True,
+            decode_data=False,
+            hostname=self._options.hostname,
+            ident="Kollegan ESMTP",
+            timeout=self._options.timeout,
+        )
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            self._protocol,
+            host=self._options.host,
+            port=self._options.port,
+            reuse_address=True,
+            family=socket.AF_UNSPEC,
+        )
+        log.info("SMTP intake listening on %s:%s", self._options.host, self.port)
+
+    @property
+    def port(self) -> int:
+        if self._server is None or not self._server.sockets:
+            return self._options.port
+        sockname: Any = self._server.sockets[0].getsockname()
+        return int(sockname[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None

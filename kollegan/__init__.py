@@ -1,0 +1,1 @@
+"""The kollegan command and the composition root."""

@@ -1,0 +1,1 @@
+"""Mail out: compose, render templates, send."""

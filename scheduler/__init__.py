@@ -1,0 +1,1 @@
+"""The task queue (Huey), thin tasks and periodic jobs."""

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 models, sessions, small repository functions and Alembic migrations."""

@@ -1,0 +1,199 @@
+"""Inbound messages: stored once per (message, recipient), then claimed by the worker."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, undefer
+
+from core.errors import NotFoundError
+from core.types import InboundStatus
+from store.models import InboundMessage, WebhookToken
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    mail_from: str
+    rcpt_to: str
+    agent_id: int | None
+    company_id: int | None
+
+
+def dedupe_key(message_id: str | None, raw: bytes) -> str:
+    """Same Message-ID (or, without one, same bytes) and recipient → the same message."""
+    if message_id:
+        return "mid:" + message_id
+    return "sha256:" + hashlib.sha256(raw).hexdigest()
+
+
+def insert_inbound(
+    session: Session,
+    *,
+    raw: bytes,
+    envelope: Envelope,
+    message_id: str | None,
+    source: str,
+    now: datetime,
+) -> tuple[int, bool]:
+    """Store the message unless it is already stored; return (id, newly stored)."""
+    key = dedupe_key(message_id, raw)
+    values = {
+        "received_at": now,
+        "source": source,
+        "mail_from": envelope.mail_from,
+        "rcpt_to": envelope.rcpt_to,
+        "message_id": message_id,
+        "dedupe_key": key,
+        "sha256": hashlib.sha256(raw).hexdigest(),
+        "size": len(raw),
+        "raw": raw,
+        "agent_id": envelope.agent_id,
+        "company_id": envelope.company_id,
+        "status": InboundStatus.RECEIVED.value,
+        "rule_hits": [],
+        "attempts": 0,
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(InboundMessage)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["dedupe_key", "rcpt_to"])
+        .returning(InboundMessage.id)
+    )
+    new_id = session.execute(statement).scalar_one_or_none()
+    if new_id is not None:
+        return int(new_id), True
+    existing = session.execute(
+        select(InboundMessage.id).where(
+            InboundMessage.dedupe_key == key, InboundMessage.rcpt_to == envelope.rcpt_to
+        )
+    ).scalar_one()
+    return int(existing), False
+
+
+def lock_for_processing(session: Session, inbound_id: int) -> InboundMessage | None:
+    """The row, locked, if it still waits for processing; None when done or gone."""
+    row = session.execute(
+        select(InboundMessage)
+        .where(InboundMessage.id == inbound_id)
+        .options(undefer(InboundMessage.raw))
+        .with_for_update()
+    ).scalar_one_or_none()
+    if row is None or row.status != InboundStatus.RECEIVED:
+        return None
+    return row
+
+
+def record_outcome(
+    row: InboundMessage,
+    *,
+    status: InboundStatus,
+    now: datetime,
+    reason: str | None = None,
+    rule_hits: Sequence[str] = (),
+    command: str | None = None,
+    sender: str | None = None,
+    sender_trusted: bool | None = None,
+) -> None:
+    row.status = status.value
+    row.reason = reason
+    row.rule_hits = list(rule_hits)
+    row.command = command
+    row.sender = sender
+    row.sender_trusted = sender_trusted
+    row.error = None
+    row.attempts += 1
+    row.processed_at = now
+
+
+def mark_failed(session: Session, inbound_id: int, error: str, now: datetime) -> None:
+    session.execute(
+        update(InboundMessage)
+        .where(InboundMessage.id == inbound_id)
+        .values(
+            status=InboundStatus.FAILED.value,
+            error=error[:4000],
+            attempts=InboundMessage.attempts + 1,
+            processed_at=now,
+        )
+    )
+
+
+def reset_for_retry(session: Session, inbound_id: int) -> InboundMessage:
+    """Put a failed, held or rejected message back in line; a processed one stays processed."""
+    row = session.get(InboundMessage, inbound_id)
+    if row is None:
+        raise NotFoundError(f"no inbound message {inbound_id}")
+    if row.status == InboundStatus.PROCESSED:
+        return row
+    row.status = InboundStatus.RECEIVED.value
+    row.error = None
+    row.reason = None
+    return row
+
+
+def waiting_ids(session: Session, *, older_than: datetime, limit: int = 1000) -> list[int]:
+    """Messages stored before ``older_than`` and still waiting: their queue entry may be lost."""
+    return list(
+        session.execute(
+            select(InboundMessage.id)
+            .where(
+                InboundMessage.status == InboundStatus.RECEIVED,
+                InboundMessage.received_at <= older_than,
+            )
+            .order_by(InboundMessage.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def get_inbound(session: Session, inbound_id: int, *, with_raw: bool = False) -> InboundMessage:
+    query = select(InboundMessage).where(InboundMessage.id == inbound_id)
+    if with_raw:
+        query = query.options(undefer(InboundMessage.raw))
+    row = session.execute(query).scalar_one_or_none()
+    if row is None:
+        raise NotFoundError(f"no inbound message {inbound_id}")
+    return row
+
+
+def list_inbound(
+    session: Session, *, status: str | None = None, limit: int = 100
+) -> Sequence[InboundMessage]:
+    query = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
+    if status:
+        query = query.where(InboundMessage.status == status)
+    return session.execute(query).scalars().all()
+
+
+def count_by_status(session: Session) -> dict[str, int]:
+    rows = session.execute(
+        select(InboundMessage.status, func.count()).group_by(InboundMessage.status)
+    ).all()
+    return {status: count for status, count in rows}
+
+
+def remember_webhook_token(session: Session, token: str, now: datetime) -> bool:
+    """Record a webhook token; False when it was used before (a replay)."""
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(WebhookToken)
+        .values(token=token, seen_at=now)
+        .on_conflict_do_nothing(index_elements=["token"])
+        .returning(WebhookToken.token)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def forget_webhook_tokens(session: Session, *, before: datetime) -> int:
+    """Tokens older than the freshness window can go: their timestamps are refused anyway."""
+    result = session.execute(delete(WebhookToken).where(WebhookToken.seen_at < before))
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,1 @@
+"""Jinja2 templates only (mail/, pages/); sv and en."""

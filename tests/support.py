@@ -1,0 +1,131 @@
+"""Helpers for tests: a company, a running SMTP intake, mail read back from the Maildir."""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+from core.addresses import new_token
+from kollegan.app import App
+from kollegan.views import company_json
+from store import companies
+
+
+def create_company(
+    app: App,
+    *,
+    name: str = "Acme AB",
+    slug: str = "acme",
+    domains: tuple[str, ...] = ("acme.example",),
+    admin: str | None = "anna@acme.example",
+    locale: str = "sv",
+) -> str:
+    with app.db.session() as session:
+        company, _agent = companies.create_company(
+            session,
+            name=name,
+            slug=slug,
+            domains=list(domains),
+            admin_email=admin,
+            token=new_token(),
+            now=app.clock.now(),
+            locale=locale,
+        )
+        return str(company_json(company, app.settings.mail_domain)["addresses"][0])
+
+
+@contextmanager
+def running_intake(app: App) -> Iterator[tuple[str, int]]:
+    """The app's SMTP intake on a free loopback port, served from a background thread."""
+    intake = app.smtp_intake(host="127.0.0.1", port=0)
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(intake.start())
+        except BaseException as exc:  # surfaced to the test below
+            failure.append(exc)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    started.wait(10)
+    if failure:
+        raise failure[0]
+    try:
+        yield "127.0.0.1", intake.port
+    finally:
+        asyncio.run_coroutine_threadsafe(intake.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def maildir_messages(path: Path) -> list[EmailMessage]:
+    if not path.exists():
+        return []
+    box = mailbox.Maildir(path, create=False)
+    messages = []
+    for key in sorted(box.keys()):
+        with box.get_file(key) as handle:
+            parsed: Any = message_from_bytes(handle.read(), policy=default)
+        messages.append(parsed)
+    return messages
+
+
+def text_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def html_body(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("html",))
+    assert part is not None
+    return str(part.get_content())
+
+
+def settle(app: App, timeout: float = 15.0) -> None:
+    """Wait until no stored message waits and no due mail is unsent (work runs after 250)."""
+    import time
+
+    from sqlalchemy import func, or_, select
+
+    from core.types import InboundStatus, OutboundStatus
+    from store.models import InboundMessage, OutboundMessage
+
+    deadline = time.monotonic() + timeout
+    while True:
+        with app.db.reader() as session:
+            waiting = session.execute(
+                select(func.count()).where(InboundMessage.status == InboundStatus.RECEIVED)
+            ).scalar_one()
+            unsent = session.execute(
+                select(func.count()).where(
+                    or_(
+                        OutboundMessage.status == OutboundStatus.SENDING,
+                        (OutboundMessage.status == OutboundStatus.SCHEDULED)
+                        & (OutboundMessage.send_at <= app.clock.now()),
+                    )
+                )
+            ).scalar_one()
+        if waiting == 0 and unsent == 0:
+            time.sleep(0.05)  # let a task that just committed finish its follow-up
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not settled: {waiting} waiting, {unsent} unsent")
+        time.sleep(0.02)

@@ -1,0 +1,1 @@
+"""Starlette portal, JSON API and webhook mounts."""
