@@ -29,7 +29,7 @@ PG_URL = os.environ.get(
     "KOLLEGAN_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REDIS_URL = os.environ.get("KOLLEGAN_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-PG_TEST_DATABASE = "kollegan_test"
+PG_TEST_DATABASE = f"kollegan_test_{os.getpid()}"  # concurrent runs do not meet
 NOW = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)  # a Wednesday
 MAIL_DOMAIN = "kollegan.test"
 SECRET = "test-secret-key-0123456789abcdef-0123456789"
@@ -71,7 +71,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
-    """A fresh database (``kollegan_test``) on the PostgreSQL server, migrated to head."""
+    """A fresh database (``kollegan_test_<pid>``) on the PostgreSQL server, migrated to head."""
     admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
     try:
         with admin.connect() as connection:
@@ -80,12 +80,14 @@ def postgres_url() -> Iterator[str]:
     except Exception as exc:
         admin.dispose()
         unavailable("PostgreSQL", exc)
-    admin.dispose()
     url = PG_URL.rsplit("/", 1)[0] + "/" + PG_TEST_DATABASE
     db = Database(url)
     migrate.upgrade(db)
     db.dispose()
     yield url
+    with admin.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_TEST_DATABASE} WITH (FORCE)"))
+    admin.dispose()
 
 
 def _truncate_all(db: Database) -> None:
