@@ -20,8 +20,9 @@ from core.errors import AddressError
 
 TOKEN_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # noqa: S105 - no l, o, 0, 1
 TOKEN_LENGTH = 12  # 32**12 = 2**60 addresses to guess from
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
-_TOKEN_RE = re.compile(rf"^[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}$")
+# Used with fullmatch: ``$`` alone would also accept a trailing newline ("acme\n").
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
+_TOKEN_RE = re.compile(rf"[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}")
 ROLE_LOCALPARTS = frozenset({"postmaster", "abuse"})
 MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit minus the angle brackets
 
@@ -52,13 +53,13 @@ def new_token() -> str:
 
 
 def is_valid_slug(slug: str) -> bool:
-    return bool(SLUG_RE.match(slug))
+    return bool(SLUG_RE.fullmatch(slug))
 
 
 def encode_agent_address(slug: str, token: str, domain: str) -> str:
     if not is_valid_slug(slug):
         raise AddressError(f"not a valid slug: {slug!r} (a-z, 0-9 and -, at most 40)")
-    if not _TOKEN_RE.match(token):
+    if not _TOKEN_RE.fullmatch(token):
         raise AddressError("not a valid address token")
     return f"{slug}.{token}@{domain.lower()}"
 
@@ -72,6 +73,9 @@ def decode_address(address: str, domain: str) -> Recipient:
         address = address[1:-1]
     if not address or len(address) > MAX_ADDRESS_LENGTH:
         raise AddressError("empty or over-long address")
+    if not address.isascii():
+        # Ours are ASCII; str.lower() would otherwise fold e.g. KELVIN SIGN (U+212A) into "k".
+        raise AddressError("not an ASCII address")
     local, at, host = address.rpartition("@")
     if not at:
         local, host = address, ""
@@ -88,6 +92,6 @@ def decode_address(address: str, domain: str) -> Recipient:
 def _decode_agent(local: str) -> AgentAddress:
     for separator in (".", "+"):
         slug, sep, token = local.partition(separator)
-        if sep and is_valid_slug(slug) and _TOKEN_RE.match(token):
+        if sep and is_valid_slug(slug) and _TOKEN_RE.fullmatch(token):
             return AgentAddress(slug=slug, token=token)
     raise AddressError(f"no agent at {local!r}")
