@@ -67,6 +67,11 @@ class SmtpRelaySender:
         try:
             with self._connect() as client:
                 refused = client.sendmail(mail_from, list(recipients), raw)
+        except smtplib.SMTPAuthenticationError as exc:
+            # temporary on purpose: the operator fixes KOLLEGAN_OUTBOX_URL, the mail waits
+            raise SendError(
+                f"relay refused the login ({exc.smtp_code}): check KOLLEGAN_OUTBOX_URL"
+            ) from exc
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise SendError(

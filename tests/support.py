@@ -129,3 +129,12 @@ def settle(app: App, timeout: float = 15.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"not settled: {waiting} waiting, {unsent} unsent")
         time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now (for servers that cannot take port 0)."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
