@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from email.parser import BytesHeaderParser
+from email.policy import default
+from email.utils import parseaddr
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -21,10 +24,32 @@ from kollegan.serve import prepare_database, serve, start_worker
 from scheduler.tasks import run_deliver_due, run_process_inbound
 from store import companies, inbound, meetings, migrate, outbound
 
-Handler = Callable[[argparse.Namespace, Settings], int]
+
+class Context:
+    """What a sub-command gets: the settings, and the app built once when first asked for
+    (closed by :func:`kollegan.cli.main` when the command ends)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._app: App | None = None
+
+    def app(self, *, prepared: bool = True) -> App:
+        if self._app is None:
+            self._app = build_app(self.settings)
+            if prepared:
+                prepare_database(self._app)
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+Handler = Callable[[argparse.Namespace, Context], int]
 
 
 def open_app(settings: Settings) -> App:
+    """A prepared app for callers that manage its life themselves (the demo)."""
     app = build_app(settings)
     prepare_database(app)
     return app
@@ -33,8 +58,9 @@ def open_app(settings: Settings) -> App:
 # -- serving --------------------------------------------------------------------------------
 
 
-def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    app = build_app(settings)
+def cmd_serve(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
+    app = ctx.app(prepared=False)
     serve(
         app,
         smtp=not args.no_smtp,
@@ -48,31 +74,32 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
-    return cmd_serve(argparse.Namespace(no_smtp=True, no_web=True, no_worker=False), settings)
+def cmd_worker(args: argparse.Namespace, ctx: Context) -> int:
+    return cmd_serve(argparse.Namespace(no_smtp=True, no_web=True, no_worker=False), ctx)
 
 
-def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
-    app = build_app(settings)
+def cmd_db_upgrade(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app(prepared=False)
     migrate.upgrade(app.db)
     print(f"database at revision {migrate.current_revision(app.db)}")
     return 0
 
 
-def cmd_db_current(args: argparse.Namespace, settings: Settings) -> int:
-    app = build_app(settings)
+def cmd_db_current(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app(prepared=False)
     current, head = migrate.current_revision(app.db), migrate.head_revision(app.db)
     print(f"current {current or 'none'}, head {head}")
     return 0 if current == head else 1
 
 
-def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_config(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
     hidden = {"KOLLEGAN_SECRET_KEY", "KOLLEGAN_MAILGUN_SIGNING_KEY"}
     rows = []
-    for name, default, help_text in describe_settings():
+    for name, default_value, help_text in describe_settings():
         value = getattr(settings, name.removeprefix("KOLLEGAN_").lower())
         shown = ("(set)" if value else "(unset)") if name in hidden else value
-        rows.append({"variable": name, "value": shown, "default": default, "help": help_text})
+        rows.append({"variable": name, "value": shown, "default": default_value, "help": help_text})
     if args.json:
         print(views.dumps([{**r, "value": str(r["value"])} for r in rows]))
     else:
@@ -84,10 +111,11 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 # -- companies ------------------------------------------------------------------------------
 
 
-def cmd_company_create(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_company_create(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
     if not is_valid_slug(args.slug):
         raise SettingsError(f"--slug {args.slug!r}: use a-z, 0-9 and -, at most 40 characters")
-    app = open_app(settings)
+    app = ctx.app()
     with app.db.session() as session:
         company, _agent = companies.create_company(
             session,
@@ -107,8 +135,9 @@ def cmd_company_create(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_company_list(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_company_list(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
+    app = ctx.app()
     with app.db.reader() as session:
         rows = [
             views.company_json(c, settings.mail_domain) for c in companies.list_companies(session)
@@ -117,8 +146,9 @@ def cmd_company_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_company_rotate(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_company_rotate(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
+    app = ctx.app()
     with app.db.session() as session:
         company = companies.get_company_by_slug(session, args.slug)
         agent = companies.rotate_agent_token(session, company, new_token(), app.clock.now())
@@ -130,8 +160,8 @@ def cmd_company_rotate(args: argparse.Namespace, settings: Settings) -> int:
 # -- inbound --------------------------------------------------------------------------------
 
 
-def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_inbound_list(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app()
     with app.db.reader() as session:
         rows = [
             views.inbound_json(r)
@@ -142,8 +172,8 @@ def cmd_inbound_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_inbound_show(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_inbound_show(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app()
     with app.db.reader() as session:
         row = inbound.get_inbound(session, args.id, with_raw=args.raw)
         if args.raw:
@@ -158,8 +188,8 @@ def cmd_inbound_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_inbound_retry(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_inbound_retry(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app()
     with app.db.session() as session:
         row = inbound.reset_for_retry(session, args.id)
         status = row.status
@@ -171,18 +201,19 @@ def cmd_inbound_retry(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_inject(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_inject(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
     raw = Path(args.file).read_bytes() if args.file != "-" else sys.stdin.buffer.read()
     if len(raw) > settings.max_message_size:
         raise SettingsError(f"{args.file}: larger than KOLLEGAN_MAX_MESSAGE_SIZE")
-    app = open_app(settings)
+    app = ctx.app()
     resolved = app.resolver.resolve(args.to)
     if resolved is None:
         raise SettingsError(f"--to {args.to!r} is not a live Kollegan address")
     stored = accept(
         app.db,
         raw,
-        mail_from=args.mail_from,
+        mail_from=args.mail_from if args.mail_from is not None else header_sender(raw),
         recipients=[resolved],
         source=Source.CLI,
         now=app.clock.now,
@@ -206,11 +237,17 @@ def cmd_inject(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def header_sender(raw: bytes) -> str:
+    """The From address, standing in for the envelope sender a file does not have."""
+    headers = BytesHeaderParser(policy=default).parsebytes(raw)
+    return parseaddr(str(headers.get("From", "")))[1]
+
+
 # -- meetings and outbox ---------------------------------------------------------------------
 
 
-def cmd_meetings_list(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_meetings_list(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app()
     with app.db.reader() as session:
         rows = [views.meeting_json(m) for m in meetings.list_meetings(session, limit=args.limit)]
     columns = ["id", "start", "title", "organizer", "status"]
@@ -218,8 +255,8 @@ def cmd_meetings_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_outbox_list(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app()
     with app.db.reader() as session:
         rows = [
             views.outbound_json(r, _meeting_uid(session, r.meeting_id))
@@ -230,8 +267,8 @@ def cmd_outbox_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_outbox_show(args: argparse.Namespace, settings: Settings) -> int:
-    app = open_app(settings)
+def cmd_outbox_show(args: argparse.Namespace, ctx: Context) -> int:
+    app = ctx.app()
     with app.db.reader() as session:
         row = outbound.get_outbound(session, args.id, with_raw=True)
         if args.raw:
@@ -254,5 +291,6 @@ def _meeting_uid(session: Session, meeting_id: int | None) -> str | None:
     return meetings.get_meeting(session, meeting_id).uid
 
 
-def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+def cmd_demo(args: argparse.Namespace, ctx: Context) -> int:
+    settings = ctx.settings
     return run_demo(settings, start_worker=start_worker, open_app=open_app)

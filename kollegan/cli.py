@@ -26,10 +26,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    context: act.Context | None = None
     try:
         settings = load_settings()
         _configure_logging(settings, verbose=getattr(args, "verbose", False))
-        return handler(args, settings)
+        context = act.Context(settings)
+        return handler(args, context)
     except SettingsError as exc:
         print(f"kollegan: {exc}", file=sys.stderr)
         return 2
@@ -41,6 +43,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. piped into head
         sys.stderr.close()
         return 0
+    finally:
+        if context is not None:
+            context.close()
 
 
 def _configure_logging(settings: Settings, *, verbose: bool) -> None:
@@ -84,7 +89,7 @@ def _command(
 def _group(parent: Subparsers[Any], name: str, help_text: str) -> Subparsers[Any]:
     sub: argparse.ArgumentParser = parent.add_parser(name, help=help_text, description=help_text)
 
-    def show_help(_args: argparse.Namespace, _settings: Settings) -> int:
+    def show_help(_args: argparse.Namespace, _context: act.Context) -> int:
         sub.print_help()
         return 2
 
@@ -165,7 +170,9 @@ def _add_mail_commands(commands: Subparsers[Any]) -> None:
     )
     inject.add_argument("file", help="an .eml file, or - for standard input")
     inject.add_argument("--to", required=True, help="the magic address it is for")
-    inject.add_argument("--from", dest="mail_from", default="", help="envelope sender")
+    inject.add_argument(
+        "--from", dest="mail_from", help="envelope sender (default: the From address of the file)"
+    )
     inject.add_argument(
         "--now",
         action="store_true",

@@ -157,14 +157,8 @@ def rotate_agent_token(session: Session, company: Company, token: str, now: date
     """Revoke the company's live agent address and give it a new one."""
     old = company_agent(session, company.id)
     old.revoked_at = now
-    agent = Agent(
-        company_id=company.id,
-        project_id=old.project_id,
-        slug=old.slug,
-        token=token,
-        created_at=now,
-    )
-    session.add(agent)
+    agent = Agent(project_id=old.project_id, slug=old.slug, token=token, created_at=now)
+    company.agents.append(agent)
     session.flush()
     return agent
 
