@@ -138,3 +138,21 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+
+
+def assert_snapshot(name: str, actual: str) -> None:
+    """Compare with tests/snapshots/<name>; KOLLEGAN_TEST_UPDATE_SNAPSHOTS=1 rewrites it."""
+    import os
+
+    path = SNAPSHOTS / name
+    if os.environ.get("KOLLEGAN_TEST_UPDATE_SNAPSHOTS") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+    assert path.exists(), (
+        f"no snapshot {path}: run with KOLLEGAN_TEST_UPDATE_SNAPSHOTS=1 and review"
+    )
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"{name} differs from its snapshot (see the diff above)"
