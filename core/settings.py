@@ -65,11 +65,6 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Address the portal, API and webhooks listen on."
     )
     web_port: Port = Field(8000, description="Port the portal, API and webhooks listen on.")
-    public_url: str | None = Field(
-        None,
-        description="Base URL of the portal as users reach it (links in mail); unset means "
-        "http://<web host>:<web port>.",
-    )
     outbox_url: str | None = Field(
         None,
         description="Where outgoing mail goes: unset means a Maildir in the data dir; "
@@ -184,12 +179,6 @@ class Settings(BaseSettings):
     @property
     def maildir_path(self) -> Path:
         return self.data_dir / "outbox"
-
-    @property
-    def effective_public_url(self) -> str:
-        if self.public_url:
-            return self.public_url.rstrip("/")
-        return f"http://{self.web_host}:{self.web_port}"
 
 
 def _env_name(loc: tuple[int | str, ...]) -> str:
