@@ -118,7 +118,7 @@ def plan_prebrief(
 
 
 def organizer_reader(session: Session, meeting: Meeting, settings: Settings) -> Reader:
-    """The organizer as a reader: their own language and zone when known, else the meeting's."""
+    """The organizer as a reader: their own language and zone when known, else a good guess."""
     email = meeting.organizer_email or ""
     user = companies.find_user(session, email)
     company = companies.get_company(session, meeting.company_id)
@@ -126,9 +126,19 @@ def organizer_reader(session: Session, meeting: Meeting, settings: Settings) -> 
         email=email,
         name=meeting.organizer_name or (user.display_name if user else None),
         locale=(user.locale if user and user.locale else company.locale) or settings.default_locale,
-        timezone=(user.timezone if user and user.timezone else meeting.timezone)
+        timezone=reader_zone(user.timezone if user else None, meeting.timezone, company.timezone)
         or settings.default_timezone,
     )
+
+
+def reader_zone(own: str | None, invitation: str, company: str) -> str:
+    """The reader's own zone; else the invitation's, unless it only said UTC (as many clients
+    do): then the company's zone is the better guess."""
+    if own:
+        return own
+    if invitation and invitation.upper() not in ("UTC", "ETC/UTC", "Z", "GMT"):
+        return invitation
+    return company
 
 
 def prebrief_context(

@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from agent.prebrief import Reader, agenda_text, prebrief_context, prebrief_send_at
+from agent.prebrief import (
+    Reader,
+    agenda_text,
+    prebrief_context,
+    prebrief_send_at,
+    reader_zone,
+)
 from outbox.render import Renderer
 from store.models import Attendee, Meeting
 from tests.conftest import NOW
@@ -28,6 +34,18 @@ LEAD = timedelta(hours=24)
 )
 def test_send_time(start: datetime, expected: datetime | None) -> None:
     assert prebrief_send_at(start, LEAD, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("own", "invitation", "expected"),
+    [
+        ("America/New_York", "Europe/Stockholm", "America/New_York"),
+        (None, "Europe/Helsinki", "Europe/Helsinki"),
+        (None, "UTC", "Europe/Stockholm"),  # a UTC-only invitation: the company's zone
+    ],
+)
+def test_reader_zone(own: str | None, invitation: str, expected: str) -> None:
+    assert reader_zone(own, invitation, "Europe/Stockholm") == expected
 
 
 def test_agenda_drops_the_join_boilerplate() -> None:
