@@ -9,21 +9,19 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
 from core.errors import ParseError
 
-
-class _DropPlyUnreachable(logging.Filter):
-    """flanker builds its PLY parsers at import and logs 'Symbol … is unreachable' lines."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Symbol %r is unreachable")
-
-
-logging.getLogger("flanker.addresslib._parser.parser").addFilter(_DropPlyUnreachable())
+# flanker logs what it cannot parse *with the offending text* (header values, addresses — our
+# agents' tokens among them — and base64 of whole headers), and its PLY parsers log "Symbol …
+# is unreachable" at import. Logs must never hold message content or tokens (PRODUCT.md), and
+# what flanker cannot read reaches callers as ParseError anyway: keep its records to itself.
+_flanker_log = logging.getLogger("flanker")
+_flanker_log.addHandler(logging.NullHandler())
+_flanker_log.propagate = False
 
 from flanker.addresslib import address as flanker_address  # noqa: E402
 from flanker.mime import create as flanker_create  # noqa: E402
@@ -215,21 +213,23 @@ def _date(value: Any) -> datetime | None:
         return None
     try:
         parsed = parsedate_to_datetime(_header_text(value))
-    except (TypeError, ValueError, IndexError):
+        if parsed.tzinfo is None:
+            return None
+        parsed.astimezone(UTC)  # "31 Dec 9999 23:59 -2359" cannot be stored as UTC
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else None
+    return parsed
 
 
 def peek_message_id(raw: bytes) -> str | None:
     """The Message-ID from the header block alone — cheap enough for the SMTP hot path."""
-    end = raw.find(b"\r\n\r\n")
-    if end < 0:
-        end = raw.find(b"\n\n")
-    head = raw if end < 0 else raw[:end]
+    blank = _BLANK_LINE_RE.search(raw)  # the first one, whatever the line endings
+    head = raw if blank is None else raw[: blank.start()]
     for match in _MESSAGE_ID_HEADER_RE.finditer(head):
         value = match.group(1).decode("ascii", "replace")
         return message_id_of(" ".join(value.split()))
     return None
 
 
+_BLANK_LINE_RE = re.compile(rb"\n\r?\n")
 _MESSAGE_ID_HEADER_RE = re.compile(rb"(?im)^message-id[ \t]*:((?:[^\r\n]*)(?:\r?\n[ \t][^\r\n]*)*)")
