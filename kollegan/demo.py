@@ -13,6 +13,7 @@ import smtplib
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -21,7 +22,7 @@ from typing import Any
 from core.addresses import new_token
 from core.errors import KolleganError, NotFoundError
 from core.settings import Settings
-from core.types import OutboundKind, OutboundStatus
+from core.types import OutboundKind
 from kollegan.app import App
 from kollegan.samples import sample_invitation
 from kollegan.views import company_json, text_part
@@ -44,7 +45,9 @@ def run_demo(
     print(f"1. Demoföretaget har den magiska adressen {address}")
     now = app.clock.now()
     start = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+    uid = f"demo-{uuid.uuid4()}@demo.example"
     raw = sample_invitation(
+        uid=uid,
         to=address,
         organizer=ORGANIZER[0],
         organizer_name=ORGANIZER[1],
@@ -59,12 +62,12 @@ def run_demo(
         print(f"2. Skickar en inbjudan via SMTP till {host}:{port} ({where})")
         with smtplib.SMTP(host, port, timeout=30) as client:
             client.sendmail(ORGANIZER[0], [address], raw)
-        row_id = _wait_for_prebrief(app, settings)
+        row_id = _wait_for_prebrief(app, uid)
     with app.db.reader() as session:
         row = outbound.get_outbound(session, row_id, with_raw=True)
         meeting = meetings.get_meeting(session, row.meeting_id or 0)
         print(f"3. Mötet {meeting.title!r} börjar {meeting.start:%Y-%m-%d %H:%M} UTC;")
-        print(f"   underlaget gick till {', '.join(row.recipients)} ({row.status}):\n")
+        print(f"   underlaget gick till {', '.join(row.recipients)}:\n")
         print(text_part(row.raw or b""))
     if not settings.outbox_url:
         print(f"(Alla utgående mejl ligger i Maildir-katalogen {settings.maildir_path})")
@@ -104,7 +107,7 @@ def _smtp_endpoint(
     app: App, settings: Settings, start_worker: Callable[[App, int], Any]
 ) -> Iterator[tuple[str, int, str]]:
     if _is_listening(settings.smtp_host, settings.smtp_port):
-        yield settings.smtp_host, settings.smtp_port, "the running Kollegan"
+        yield settings.smtp_host, settings.smtp_port, "den Kollegan som redan kör"
         return
     consumer = start_worker(app, 1)
     intake = app.smtp_intake(host="127.0.0.1", port=0)
@@ -121,7 +124,7 @@ def _smtp_endpoint(
     thread.start()
     started.wait(10)
     try:
-        yield "127.0.0.1", intake.port, "an intake started for the demo"
+        yield "127.0.0.1", intake.port, "ett SMTP-intag som demon startade"
     finally:
         asyncio.run_coroutine_threadsafe(intake.stop(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
@@ -129,18 +132,17 @@ def _smtp_endpoint(
         consumer.stop(graceful=True)
 
 
-def _wait_for_prebrief(app: App, settings: Settings) -> int:
+def _wait_for_prebrief(app: App, uid: str) -> int:
+    """The id of the sent pre-brief of the meeting with ``uid``, once it is sent."""
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
         with app.db.reader() as session:
-            rows = outbound.list_outbound(session, kind=OutboundKind.PRE_BRIEF, limit=1)
-            if (
-                rows
-                and rows[0].status == OutboundStatus.SENT
-                and rows[0].recipients == [ORGANIZER[0]]
-                and rows[0].created_at >= app.clock.now() - timedelta(minutes=1)
-            ):
-                return rows[0].id
+            found = meetings.list_meetings(session, limit=1000)
+            meeting = next((m for m in found if m.uid == uid), None)
+            rows = outbound.list_for_meeting(session, meeting.id) if meeting else []
+            sent = [r for r in rows if r.kind == OutboundKind.PRE_BRIEF and r.status == "sent"]
+            if sent:
+                return sent[0].id
         time.sleep(0.2)
     raise KolleganError(
         f"no pre-brief within {WAIT_SECONDS:.0f} s — is the worker running? "
