@@ -49,6 +49,6 @@ def create_web_app(db: Database, mailgun: MailgunEndpoint) -> Starlette:
         routes=[
             Route("/", index),
             Route("/healthz", health),
-            Route("/webhooks/mailgun/mime", mailgun, methods=["POST"]),
+            Route("/webhooks/mailgun/mime", mailgun.handle, methods=["POST"]),
         ]
     )

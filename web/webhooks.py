@@ -50,7 +50,7 @@ class MailgunEndpoint:
     now: Callable[[], datetime]
     on_stored: Callable[[Accepted], None]
 
-    async def __call__(self, request: Request) -> JSONResponse:
+    async def handle(self, request: Request) -> JSONResponse:
         if not self.signing_key:
             return _refuse(mailgun.Refusal.NOT_CONFIGURED)
         limit = int(self.max_message_size * FORM_OVERHEAD) + 64 * 1024
