@@ -28,6 +28,11 @@ class Refusal(StrEnum):
     NOT_MIME = "no body-mime field: point the Mailgun route at a URL ending in 'mime'"
     TOO_LARGE = "message larger than the size limit"
     UNKNOWN_RECIPIENT = "no such recipient here"
+    UNREADABLE = "the form body could not be read"
+
+
+TEXT_FIELDS = ("recipient", "sender", "timestamp", "token", "signature")
+MAX_PATH = 320  # longer than any address can be (RFC 5321 §4.5.3.1: 256 for a path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,8 @@ def signature_for(key: str, timestamp: str, token: str) -> str:
 
 def is_valid_signature(key: str, fields: SignedFields) -> bool:
     expected = signature_for(key, fields.timestamp, fields.token)
-    return hmac.compare_digest(expected.encode("ascii"), fields.signature.encode("utf-8"))
+    given = fields.signature.encode("utf-8", "surrogatepass")  # odd text refuses, not crashes
+    return hmac.compare_digest(expected.encode("ascii"), given)
 
 
 def signed_fields(form: Mapping[str, object]) -> SignedFields:
@@ -79,3 +85,14 @@ def recipients_of(form: Mapping[str, object]) -> list[str]:
     if not isinstance(value, str):
         return []
     return [part.strip() for part in value.split(",") if part.strip()][:100]
+
+
+def sender_of(form: Mapping[str, object]) -> str:
+    """The envelope sender; "" (as for a bounce) when it cannot be an address at all."""
+    value = form.get("sender")
+    if not isinstance(value, str):
+        return ""
+    value = value.strip()
+    if len(value) > MAX_PATH or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return ""
+    return value

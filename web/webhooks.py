@@ -1,14 +1,16 @@
 """``POST /webhooks/mailgun/mime``: Mailgun's raw-MIME inbound route.
 
 ``200`` once the message is stored; ``401`` unsigned, badly signed or stale; ``406`` refused
-for good (replayed token, unknown recipient, not raw MIME, too large) — Mailgun does not retry
-a 406; ``503`` when we cannot store it now or the key is not configured — Mailgun retries.
+for good (replayed token, unknown recipient, not raw MIME, too large, unreadable form) —
+Mailgun does not retry a 406; ``503`` when we cannot store it now or the key is not
+configured — Mailgun retries. The body is read here, bounded, and ``body-mime`` is stored
+byte for byte (see :mod:`web.forms`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,17 +19,19 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from core.errors import SignatureError, StoreUnavailableError
+from core.errors import ParseError, SignatureError, StoreUnavailableError
 from core.types import Source
 from inbox import mailgun
 from inbox.addressing import RecipientResolver
 from inbox.ingest import Accepted, store_message
 from store.db import Database
 from store.inbound import remember_webhook_token
+from web import forms
 
 log = logging.getLogger(__name__)
 
-FORM_OVERHEAD = 2.0  # url-encoding can double a message; fields beside it are small
+FORM_OVERHEAD = 3  # percent-encoding writes a byte as three characters at worst
+FIELDS_ALLOWANCE = 1024 * 1024  # Mailgun repeats the headers as fields and in message-headers
 STATUS = {
     mailgun.Refusal.NOT_CONFIGURED: 503,
     mailgun.Refusal.UNSIGNED: 401,
@@ -37,6 +41,7 @@ STATUS = {
     mailgun.Refusal.NOT_MIME: 406,
     mailgun.Refusal.TOO_LARGE: 406,
     mailgun.Refusal.UNKNOWN_RECIPIENT: 406,
+    mailgun.Refusal.UNREADABLE: 406,
 }
 
 
@@ -53,39 +58,39 @@ class MailgunEndpoint:
     async def handle(self, request: Request) -> JSONResponse:
         if not self.signing_key:
             return _refuse(mailgun.Refusal.NOT_CONFIGURED)
-        limit = int(self.max_message_size * FORM_OVERHEAD) + 64 * 1024
+        limit = FORM_OVERHEAD * self.max_message_size + FIELDS_ALLOWANCE
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             return _refuse(mailgun.Refusal.TOO_LARGE)
         try:
-            form = await request.form(max_files=20, max_fields=500, max_part_size=limit)
-        except Exception:  # malformed body or a part over the limit
-            return JSONResponse({"error": "unreadable form body"}, status_code=406)
+            body = await forms.read_body(request.stream(), limit)
+        except forms.TooLargeError:
+            return _refuse(mailgun.Refusal.TOO_LARGE)
+        content_type = request.headers.get("content-type", "")
         try:
-            fields = {key: value for key, value in form.items() if isinstance(value, str)}
-        finally:
-            await form.close()
+            fields = await run_in_threadpool(forms.parse_form, content_type, body)
+        except ParseError:
+            return _refuse(mailgun.Refusal.UNREADABLE)
         vetted = self._vet(self.signing_key, fields)
         if isinstance(vetted, mailgun.Refusal):
             return _refuse(vetted)
         raw, token = vetted
         return await self._store(fields, raw, token)
 
-    def _vet(self, key: str, fields: dict[str, str]) -> tuple[bytes, str] | mailgun.Refusal:
+    def _vet(self, key: str, fields: Mapping[str, bytes]) -> tuple[bytes, str] | mailgun.Refusal:
         """The raw message and the token when the POST is signed, fresh, MIME and not too big."""
         try:
-            signed = mailgun.verify(key, fields, now=self.now(), max_age=self.max_age)
+            signed = mailgun.verify(key, _text(fields), now=self.now(), max_age=self.max_age)
         except SignatureError as exc:
             return mailgun.Refusal(str(exc))
-        body = fields.get("body-mime")
-        if not body:
+        raw = fields.get("body-mime")
+        if not raw:
             return mailgun.Refusal.NOT_MIME
-        raw = body.encode("utf-8", "surrogateescape")
         if len(raw) > self.max_message_size:
             return mailgun.Refusal.TOO_LARGE
         return raw, signed.token
 
-    async def _store(self, fields: dict[str, str], raw: bytes, token: str) -> JSONResponse:
+    async def _store(self, fields: Mapping[str, bytes], raw: bytes, token: str) -> JSONResponse:
         try:
             outcome = await run_in_threadpool(self._store_sync, fields, raw, token)
         except StoreUnavailableError as exc:
@@ -99,11 +104,12 @@ class MailgunEndpoint:
         )
 
     def _store_sync(
-        self, fields: dict[str, str], raw: bytes, token: str
+        self, fields: Mapping[str, bytes], raw: bytes, token: str
     ) -> Accepted | mailgun.Refusal:
+        text = _text(fields)
         recipients = [
             resolved
-            for address in mailgun.recipients_of(fields)
+            for address in mailgun.recipients_of(text)
             if (resolved := self.resolver.resolve(address)) is not None
         ]
         if not recipients:
@@ -114,7 +120,7 @@ class MailgunEndpoint:
             return store_message(
                 session,
                 raw,
-                mail_from=fields.get("sender", ""),
+                mail_from=mailgun.sender_of(text),
                 recipients=recipients,
                 source=Source.MAILGUN,
                 now=self.now(),
@@ -125,6 +131,15 @@ class MailgunEndpoint:
             self.on_stored(accepted)
         except Exception:
             log.exception("could not enqueue inbound %s", accepted.new_ids)
+
+
+def _text(fields: Mapping[str, bytes]) -> dict[str, str]:
+    """The few text fields we read, as UTF-8 (an undecodable byte cannot verify or match)."""
+    return {
+        name: fields[name].decode("utf-8", "replace")
+        for name in mailgun.TEXT_FIELDS
+        if name in fields
+    }
 
 
 def _refuse(refusal: mailgun.Refusal) -> JSONResponse:
