@@ -17,15 +17,35 @@ LANGUAGES = ("sv", "en")
 
 
 def pick_language(request: Request) -> str:
-    """``?lang=`` first, then the browser's Accept-Language, then Swedish."""
+    """``?lang=`` first, then the browser's Accept-Language (by q-value), then Swedish."""
     asked = request.query_params.get("lang", "")
     if asked in LANGUAGES:
         return asked
-    for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip().lower()[:2]
-        if code in LANGUAGES:
-            return code
-    return "sv"
+    return preferred_language(request.headers.get("accept-language", "")) or "sv"
+
+
+def preferred_language(header: str) -> str | None:
+    """The language of ours the header likes best (RFC 9110 §12.5.4); the first on a tie."""
+    best, best_q = None, 0.0
+    for part in header.split(","):
+        tag, *params = part.split(";")
+        code = tag.strip().lower().split("-")[0]
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                quality = _quality(value)
+        if code in LANGUAGES and quality > best_q:
+            best, best_q = code, quality
+    return best
+
+
+def _quality(value: str) -> float:
+    try:
+        quality = float(value.strip())
+    except ValueError:
+        return 0.0
+    return quality if 0.0 <= quality <= 1.0 else 0.0
 
 
 def create_web_app(db: Database, mailgun: MailgunEndpoint) -> Starlette:
@@ -36,7 +56,8 @@ def create_web_app(db: Database, mailgun: MailgunEndpoint) -> Starlette:
     async def index(request: Request) -> Response:
         language = pick_language(request)
         html = pages.get_template(f"index.{language}.html").render()
-        return HTMLResponse(html, headers={"Content-Language": language})
+        headers = {"Content-Language": language, "Vary": "Accept-Language"}
+        return HTMLResponse(html, headers=headers)
 
     async def health(_request: Request) -> Response:
         try:
