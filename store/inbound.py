@@ -7,9 +7,9 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, undefer
@@ -81,7 +81,7 @@ def _insert_statement(dialect: str) -> Any:
     for each message (``.values(**values)``) cost more than the rest of the SMTP intake.
     """
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    table = InboundMessage.__table__
+    table = cast(Table, InboundMessage.__table__)
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=["dedupe_key", "rcpt_to"])
