@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from core.clock import FixedClock
 from core.errors import ParseError, SignatureError
@@ -32,7 +33,6 @@ from store import inbound, meetings, outbound
 from store.db import Database
 from tests.conftest import MAIL_DOMAIN, NOW, make_settings
 from tests.support import create_company, maildir_messages, settle, text_body
-from tests.webclient import TestClient
 from web.forms import parse_form
 
 CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "mailgun"

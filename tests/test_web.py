@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from starlette.testclient import TestClient
 
 from core.clock import FixedClock
 from kollegan.app import App, build_app
 from store.db import Database
 from tests.conftest import make_settings
-from tests.webclient import TestClient
 from web.app import LANGUAGES, preferred_language
 
 SWEDISH = "Kollegan är en AI-kollega som bor i din e-post."
