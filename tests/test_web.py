@@ -99,3 +99,20 @@ def test_healthz_when_the_database_is_down(tmp_path: Path, clock: FixedClock) ->
         503,
         {"status": "unavailable", "database": "down"},
     )
+
+
+def test_healthz_when_the_database_is_not_migrated(tmp_path: Path, clock: FixedClock) -> None:
+    from huey import MemoryHuey
+
+    empty = f"sqlite:///{tmp_path / 'empty.db'}"
+    app = build_app(make_settings(tmp_path, database_url=empty), clock=clock, huey=MemoryHuey(True))
+    try:
+        with TestClient(app.web_app()) as client:
+            response = client.get("/healthz")
+    finally:
+        app.close()
+
+    assert (response.status_code, response.json()) == (
+        503,
+        {"status": "unavailable", "database": "not migrated"},
+    )

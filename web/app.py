@@ -10,6 +10,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from core.errors import StoreUnavailableError
+from store import migrate
 from store.db import Database
 from web.webhooks import MailgunEndpoint
 
@@ -59,12 +60,20 @@ def create_web_app(db: Database, mailgun: MailgunEndpoint) -> Starlette:
         headers = {"Content-Language": language, "Vary": "Accept-Language"}
         return HTMLResponse(html, headers=headers)
 
+    head = migrate.head_revision(db)
+
+    def database_state() -> str:
+        db.ping()
+        return "up" if migrate.current_revision(db) == head else "not migrated"
+
     async def health(_request: Request) -> Response:
         try:
-            await run_in_threadpool(db.ping)
+            state = await run_in_threadpool(database_state)
         except StoreUnavailableError:
-            return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "up"})
+            state = "down"
+        if state != "up":
+            return JSONResponse({"status": "unavailable", "database": state}, status_code=503)
+        return JSONResponse({"status": "ok", "database": state})
 
     return Starlette(
         routes=[
