@@ -57,6 +57,25 @@ class RecipientResolver:
             return None
         return ResolvedRecipient(address, recipient, ref.agent_id, ref.company_id)
 
+    def resolve_cached(self, address: str) -> tuple[bool, ResolvedRecipient | None]:
+        """:meth:`resolve` without the store: ``(True, answer)`` when the answer is known
+        (not ours, a role address, or a fresh cache entry), ``(False, None)`` when only the
+        store can tell. Cheap enough to call on the event loop."""
+        try:
+            recipient = decode_address(address, self._domain)
+        except AddressError:
+            return True, None
+        if isinstance(recipient, RoleAddress):
+            return True, ResolvedRecipient(address, recipient, None, None)
+        with self._lock:
+            cached = self._cache.get(recipient.token)
+        if cached is None or cached[0] <= self._monotonic():
+            return False, None
+        ref = cached[1]
+        if ref is None:
+            return True, None
+        return True, ResolvedRecipient(address, recipient, ref.agent_id, ref.company_id)
+
     def _lookup(self, recipient: AgentAddress) -> companies.AgentRef | None:
         now = self._monotonic()
         with self._lock:

@@ -1,8 +1,12 @@
 """Accepting a message: raw bytes stored and committed, one row per recipient.
 
 Both intakes (SMTP and the Mailgun webhook) and ``kollegan inject`` come through here; the
-caller acknowledges only after :func:`accept` returned, and enqueues the ids afterwards (a lost
-queue entry is found again by the sweep).
+caller acknowledges only after :func:`accept` (or :func:`accept_many`) returned, and enqueues
+the ids afterwards (a lost queue entry is found again by the sweep).
+
+:func:`accept_many` is group commit: several messages that arrived together share one
+transaction, so one disk sync covers all of them. Each is still acknowledged only after that
+commit.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from core.errors import StoreUnavailableError
 from core.types import Source
 from inbox.addressing import ResolvedRecipient
 from inbox.parse import peek_message_id
@@ -24,6 +29,16 @@ from store.inbound import Envelope, insert_inbound
 class Accepted:
     ids: tuple[int, ...]  # one per recipient, in order
     new_ids: tuple[int, ...]  # those stored now (the others were already stored: duplicates)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """One message as an intake received it, not yet stored."""
+
+    raw: bytes
+    mail_from: str
+    recipients: Sequence[ResolvedRecipient]
+    source: Source
 
 
 def store_message(
@@ -68,3 +83,51 @@ def accept(
         return store_message(
             session, raw, mail_from=mail_from, recipients=recipients, source=source, now=now()
         )
+
+
+def accept_many(
+    db: Database, messages: Sequence[Incoming], *, now: Callable[[], datetime]
+) -> list[Accepted | Exception]:
+    """Store several messages in one transaction (group commit); one outcome per message.
+
+    A message that cannot be stored must not take the others down with it: when the shared
+    transaction fails, each message is tried again in a transaction of its own. A database
+    that is unavailable fails them all (StoreUnavailableError is raised).
+    """
+    if not messages:
+        return []
+    try:
+        with db.session() as session:
+            at = now()
+            return [
+                store_message(
+                    session,
+                    m.raw,
+                    mail_from=m.mail_from,
+                    recipients=m.recipients,
+                    source=m.source,
+                    now=at,
+                )
+                for m in messages
+            ]
+    except StoreUnavailableError:
+        raise
+    except Exception as exc:
+        if len(messages) == 1:
+            return [exc]
+    outcomes: list[Accepted | Exception] = []
+    for m in messages:
+        try:
+            outcomes.append(
+                accept(
+                    db,
+                    m.raw,
+                    mail_from=m.mail_from,
+                    recipients=m.recipients,
+                    source=m.source,
+                    now=now,
+                )
+            )
+        except Exception as exc:  # StoreUnavailableError included: the client tries again
+            outcomes.append(exc)
+    return outcomes

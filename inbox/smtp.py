@@ -7,6 +7,10 @@ Replies, by the book (RFC 5321, RFC 3463 enhanced codes):
 - ``552`` (aiosmtpd) for a message above the size limit;
 - ``451 4.3.0`` when the database cannot take the message (the client retries later);
 - ``250 2.0.0`` only after the message is committed to the database.
+
+Messages whose DATA ends while a commit is under way are committed together in the next one
+(group commit, :mod:`inbox.commit`); each still hears ``250`` only after its own commit. RCPT
+asks the store only when the resolver's cache cannot answer.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import logging
 import socket
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -26,7 +30,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from core.errors import StoreUnavailableError
 from core.types import Source
 from inbox.addressing import RecipientResolver, ResolvedRecipient
-from inbox.ingest import Accepted, accept
+from inbox.commit import GroupCommit
+from inbox.ingest import Accepted, Incoming
 from store.db import Database
 
 log = logging.getLogger(__name__)
@@ -57,7 +62,6 @@ class IntakeHandler:
         now: Callable[[], datetime],
         on_stored: Callable[[Accepted], None],
     ) -> None:
-        self._db = db
         self._resolver = resolver
         self._hostname = hostname
         self._max_recipients = max_recipients
@@ -66,6 +70,7 @@ class IntakeHandler:
         self._recipients: weakref.WeakKeyDictionary[Envelope, list[ResolvedRecipient]] = (
             weakref.WeakKeyDictionary()
         )
+        self._committer = GroupCommit(db, now=now, on_stored=self._notify)
 
     async def handle_RCPT(
         self,
@@ -78,9 +83,11 @@ class IntakeHandler:
         accepted = self._recipients.setdefault(envelope, [])
         if len(accepted) >= self._max_recipients:
             return "452 4.5.3 Too many recipients"
-        loop = asyncio.get_running_loop()
+        known, resolved = self._resolver.resolve_cached(address)
         try:
-            resolved = await loop.run_in_executor(None, self._resolver.resolve, address)
+            if not known:
+                loop = asyncio.get_running_loop()
+                resolved = await loop.run_in_executor(None, self._resolver.resolve, address)
         except StoreUnavailableError as exc:
             log.warning("RCPT deferred, store unavailable: %s", exc)
             return TEMPFAIL
@@ -96,34 +103,29 @@ class IntakeHandler:
             return "554 5.5.1 No valid recipients"
         body = envelope.original_content or b""
         raw = self._trace_header(session, envelope) + body
-        loop = asyncio.get_running_loop()
+        message = Incoming(raw, envelope.mail_from or "", tuple(recipients), Source.SMTP)
         try:
-            stored = await loop.run_in_executor(
-                None,
-                lambda: accept(
-                    self._db,
-                    raw,
-                    mail_from=envelope.mail_from or "",
-                    recipients=recipients,
-                    source=Source.SMTP,
-                    now=self._now,
-                ),
-            )
+            stored = await self._committer.store(message)
         except StoreUnavailableError as exc:
             log.warning("DATA deferred, store unavailable: %s", exc)
             return TEMPFAIL
         except Exception:
             log.exception("DATA deferred: could not store the message")
             return TEMPFAIL
-        if stored.new_ids:
-            loop.run_in_executor(None, self._notify, stored)
         return f"250 2.0.0 Stored as {','.join(str(i) for i in stored.ids)}"
 
-    def _notify(self, stored: Accepted) -> None:
-        try:
-            self._on_stored(stored)
-        except Exception:  # the sweep will find the stored messages again
-            log.exception("could not enqueue inbound %s", stored.new_ids)
+    def close(self) -> None:
+        """Commit what is still waiting and stop the writer (blocking)."""
+        self._committer.close()
+
+    def _notify(self, batch: Sequence[Accepted]) -> None:
+        for stored in batch:
+            if not stored.new_ids:
+                continue
+            try:
+                self._on_stored(stored)
+            except Exception:  # the sweep will find the stored messages again
+                log.exception("could not enqueue inbound %s", stored.new_ids)
 
     def _trace_header(self, session: Session, envelope: Envelope) -> bytes:
         """RFC 5321 §4.4: a server that accepts a message adds a Received: line."""
@@ -179,3 +181,4 @@ class SmtpIntake:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        await asyncio.get_running_loop().run_in_executor(None, self._handler.close)
