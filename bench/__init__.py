@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``): figures to compare, not tests; each exits 0."""
