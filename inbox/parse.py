@@ -180,8 +180,8 @@ def message_id_of(value: str | None) -> str | None:
         return None
     found = _MESSAGE_ID_RE.search(value)
     candidate = found.group(1) if found else value.strip().strip("<>").strip()
-    if not candidate or len(candidate) > 900 or any(c.isspace() for c in candidate):
-        return None
+    if not candidate or len(candidate) > 900 or any(c.isspace() or c in "<>" for c in candidate):
+        return None  # "!<C" is no Message-ID, and would break the In-Reply-To we write back
     return candidate
 
 

@@ -6,6 +6,7 @@ Rules are pure: they see the parsed message and the envelope, nothing else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -45,13 +46,32 @@ def _is_own_mail(message: ParsedMessage, context: RuleContext) -> bool:
 
 
 def _is_loop(message: ParsedMessage, context: RuleContext) -> bool:
-    return context.mail_domain in message.headers.get("x-loop", "").lower()
+    """X-Loop names our domain (or a host or address in it) — not merely contains its text."""
+    domain = context.mail_domain.lower()
+    for word in re.split(r"[\s,;<>]+", message.headers.get("x-loop", "").lower()):
+        host = word.rpartition("@")[2].rstrip(".")
+        if host == domain or host.endswith("." + domain):
+            return True
+    return False
+
+
+def _keyword(value: str) -> str:
+    """The first word of a structured header, comments dropped: ``no (by hand)`` → ``no``."""
+    while True:
+        uncommented = _COMMENT_RE.sub(" ", value)
+        if uncommented == value:
+            break
+        value = uncommented
+    return value.split(";")[0].strip().lower()
+
+
+_COMMENT_RE = re.compile(r"\([^()]*\)")
 
 
 def _is_auto_submitted(message: ParsedMessage, _context: RuleContext) -> bool:
     headers = message.headers
-    auto = headers.get("auto-submitted", "no").split(";")[0].strip().lower()
-    precedence = headers.get("precedence", "").strip().lower()
+    auto = _keyword(headers.get("auto-submitted", "no"))
+    precedence = _keyword(headers.get("precedence", ""))
     return (
         auto not in ("", "no")
         or precedence in ("bulk", "junk", "list", "auto_reply")
