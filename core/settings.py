@@ -6,7 +6,9 @@ code reads the environment. A wrong value fails at start with one line naming th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -15,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
 
 from core.errors import SettingsError
 
@@ -23,6 +26,9 @@ MIN_SECRET_LENGTH = 32
 SECRET_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
 Port = Annotated[int, Field(ge=1, le=65535)]
+_LABEL_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")  # RFC 1123 host name label
+_SECONDS_RE = re.compile(r"\s*\d+(?:\.\d*)?\s*")
+DATABASE_SCHEMES = ("sqlite", "sqlite+pysqlite", "postgresql", "postgresql+psycopg")
 
 
 class Settings(BaseSettings):
@@ -56,7 +62,10 @@ class Settings(BaseSettings):
     smtp_host: str = Field("127.0.0.1", description="Address the SMTP intake listens on.")
     smtp_port: Port = Field(2525, description="Port the SMTP intake listens on.")
     smtp_timeout: float = Field(
-        300.0, gt=0, description="Seconds an idle SMTP session is kept open (RFC 5321 §4.5.3.2)."
+        300.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Seconds an idle SMTP session is kept open (RFC 5321 §4.5.3.2).",
     )
     smtp_max_recipients: int = Field(
         100, ge=1, description="Recipients accepted in one SMTP transaction (more get 452)."
@@ -110,18 +119,40 @@ class Settings(BaseSettings):
     @classmethod
     def _domain(cls, value: str) -> str:
         value = value.strip().lower().rstrip(".")
+        if not value.isascii():
+            raise ValueError(f"not an ASCII domain name: {value!r} (write IDNs as xn--…)")
         labels = value.split(".")
-        if len(labels) < 2 or not all(
-            label and len(label) <= 63 and label.replace("-", "").isalnum() for label in labels
-        ):
+        if len(labels) < 2 or len(value) > 253 or not all(map(_LABEL_RE.fullmatch, labels)):
             raise ValueError(f"not a domain name: {value!r}")
         return value
 
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite", "postgresql")):
-            raise ValueError("must start with sqlite:// or postgresql+psycopg://")
+        if value is not None and value.partition("://")[0] not in DATABASE_SCHEMES:
+            raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        return value
+
+    @field_validator("mailgun_max_age", "prebrief_lead_time", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        """A plain number is seconds (pydantic reads only ISO 8601 and [-][D ]HH:MM:SS text)."""
+        if isinstance(value, str) and _SECONDS_RE.fullmatch(value):
+            return float(value)
+        return value
+
+    @field_validator("mailgun_max_age")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be longer than zero")
+        return value
+
+    @field_validator("prebrief_lead_time")
+    @classmethod
+    def _not_negative(cls, value: timedelta) -> timedelta:
+        if value < timedelta(0):
+            raise ValueError("must not be negative")
         return value
 
     @field_validator("redis_url")
@@ -192,8 +223,12 @@ def load_settings(**overrides: object) -> Settings:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        message = first["msg"].removeprefix("Value error, ")
+        message = " ".join(first["msg"].removeprefix("Value error, ").split())
         raise SettingsError(f"{_env_name(first['loc'])}: {message}") from None
+    except (OSError, UnicodeDecodeError, SourceError) as exc:  # e.g. a .env that is not UTF-8
+        raise SettingsError(
+            f".env or environment unreadable: {' '.join(str(exc).split())}"
+        ) from None
     return _with_secret_key(settings)
 
 
@@ -210,25 +245,50 @@ def _with_secret_key(settings: Settings) -> Settings:
 
 
 def read_or_make_secret(data_dir: Path) -> str:
-    """The embedded default's key: made once, kept (mode 0600) in the data dir."""
+    """The embedded default's key: made once, kept (mode 0600) in the data dir.
+
+    Processes starting together (intake, worker, portal) all end up with the one key: it is
+    written whole to a private file first and then linked into place, which fails for all but
+    the first; the others read the winner's key.
+    """
     path = data_dir / SECRET_FILE
+    value = _read_secret(path)
+    if value is None:
+        _make_secret(path)
+        value = _read_secret(path)
+    if value is None or len(value) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"{ENV_PREFIX}SECRET_KEY: {path} holds no key of at least {MIN_SECRET_LENGTH} "
+            "characters; put one there, or remove the file to have one made"
+        )
+    return value
+
+
+def _read_secret(path: Path) -> str | None:
     try:
-        value = path.read_text(encoding="ascii").strip()
+        return path.read_text(encoding="ascii").strip()
     except FileNotFoundError:
-        value = ""
-    except OSError as exc:
-        raise SettingsError(f"{ENV_PREFIX}DATA_DIR: cannot read {path}: {exc.strerror}") from None
-    if len(value) >= MIN_SECRET_LENGTH:
-        return value
+        return None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not ASCII"
+        raise SettingsError(f"{ENV_PREFIX}DATA_DIR: cannot read {path}: {reason}") from None
+
+
+def _make_secret(path: Path) -> None:
+    draft = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
     try:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        value = secrets.token_urlsafe(48)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
-            handle.write(value + "\n")
+            handle.write(secrets.token_urlsafe(48) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process was first: its key wins
+            os.link(draft, path)
     except OSError as exc:
         raise SettingsError(f"{ENV_PREFIX}DATA_DIR: cannot write {path}: {exc.strerror}") from None
-    return value
+    finally:
+        draft.unlink(missing_ok=True)
 
 
 def describe_settings() -> list[tuple[str, str, str]]:
