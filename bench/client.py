@@ -42,6 +42,7 @@ class ClientResult:
     transaction_latencies: list[float] = field(default_factory=list)
     first_error: str | None = None
     server_cpu: float = 0.0  # filled in by the caller, which hosts the server
+    loop_cpu: float = 0.0  # … and of those, the server's event loop thread
 
 
 class SmtpReplyError(Exception):
