@@ -171,7 +171,8 @@ def test_every_malformed_corpus_message_parses_or_raises_parse_error(
     files = _corpus_files(MALFORMED)
     if not files:
         unavailable("the shared corpus", f"{MALFORMED} is missing or empty")
-    parsed, refused = [], []
+    parsed: list[str] = []
+    refused: list[str] = []
     for path in files:
         message = parse_or_refuse(path.read_bytes())
         (parsed if message is not None else refused).append(path.name)

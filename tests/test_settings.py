@@ -354,4 +354,4 @@ def test_an_unwritable_data_dir_fails_with_one_line(tmp_path: Path) -> None:
 def test_settings_are_frozen() -> None:
     settings = Settings(_env_file=None, secret_key=SECRET)  # type: ignore[call-arg]
     with pytest.raises(ValueError, match="frozen"):
-        settings.smtp_port = 25  # type: ignore[misc]
+        settings.smtp_port = 25
