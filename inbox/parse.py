@@ -180,9 +180,14 @@ def message_id_of(value: str | None) -> str | None:
         return None
     found = _MESSAGE_ID_RE.search(value)
     candidate = found.group(1) if found else value.strip().strip("<>").strip()
-    if not candidate or len(candidate) > 900 or any(c.isspace() or c in "<>" for c in candidate):
+    if not candidate or len(candidate) > 900 or any(_is_bad_id_char(c) for c in candidate):
         return None  # "!<C" is no Message-ID, and would break the In-Reply-To we write back
     return candidate
+
+
+def _is_bad_id_char(char: str) -> bool:
+    """Space, controls (NUL breaks PostgreSQL text) and angle brackets end a Message-ID."""
+    return char.isspace() or char in "<>" or ord(char) < 0x20 or ord(char) == 0x7F
 
 
 def _message_id(value: Any) -> str | None:

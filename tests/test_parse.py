@@ -410,6 +410,8 @@ def test_a_date_that_cannot_be_expressed_in_utc_is_dropped_not_fatal() -> None:
         (b"Message-ID: two words\r\n\r\n", None),
         (b"Message-ID:!<C\r\n\r\n", None),  # a truncated one
         (b"Message-ID: a<b@x\r\n\r\n", None),
+        (b"Message-ID: <a\x00b@x>\r\n\r\n", None),  # NUL: PostgreSQL refuses it in text
+        (b"Message-ID: <a\x7fb@x>\r\n\r\n", None),
         (b"", None),
     ],
 )
