@@ -95,7 +95,14 @@ def run_process_inbound(ctx: TaskContext, inbound_id: int) -> None:
     except StoreUnavailableError:
         raise  # Huey retries; the sweep covers the rest
     except Exception as exc:
-        log.exception("inbound %s failed", inbound_id)
+        # the message (and the error's text) stays in the database; logs get no content
+        log.error(
+            "inbound %s failed: %s (see 'kollegan inbound show %s')",
+            inbound_id,
+            type(exc).__name__,
+            inbound_id,
+        )
+        log.debug("inbound %s traceback", inbound_id, exc_info=True)
         with ctx.db.session() as session:
             inbound.mark_failed(
                 session, inbound_id, f"{type(exc).__name__}: {exc}", ctx.clock.now()
