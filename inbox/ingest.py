@@ -22,7 +22,7 @@ from core.types import Source
 from inbox.addressing import ResolvedRecipient
 from inbox.parse import peek_message_id
 from store.db import Database
-from store.inbound import Envelope, insert_inbound
+from store.inbound import Envelope, NewInbound, insert_inbound_many
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +50,32 @@ def store_message(
     source: Source,
     now: datetime,
 ) -> Accepted:
-    message_id = peek_message_id(raw)
-    ids: list[int] = []
-    new_ids: list[int] = []
-    for recipient in recipients:
-        envelope = Envelope(
-            mail_from=mail_from,
-            rcpt_to=recipient.address.strip().strip("<>").lower(),
-            agent_id=recipient.agent_id,
-            company_id=recipient.company_id,
+    rows = _rows(Incoming(raw, mail_from, recipients, source))
+    return _accepted(insert_inbound_many(session, rows, now))
+
+
+def _rows(message: Incoming) -> list[NewInbound]:
+    """One row per recipient."""
+    message_id = peek_message_id(message.raw)
+    return [
+        NewInbound(
+            raw=message.raw,
+            envelope=Envelope(
+                mail_from=message.mail_from,
+                rcpt_to=recipient.address.strip().strip("<>").lower(),
+                agent_id=recipient.agent_id,
+                company_id=recipient.company_id,
+            ),
+            message_id=message_id,
+            source=message.source,
         )
-        inbound_id, is_new = insert_inbound(
-            session, raw=raw, envelope=envelope, message_id=message_id, source=source, now=now
-        )
-        ids.append(inbound_id)
-        if is_new:
-            new_ids.append(inbound_id)
-    return Accepted(tuple(ids), tuple(new_ids))
+        for recipient in message.recipients
+    ]
+
+
+def _accepted(results: Sequence[tuple[int, bool]]) -> Accepted:
+    ids = tuple(inbound_id for inbound_id, _ in results)
+    return Accepted(ids, tuple(inbound_id for inbound_id, is_new in results if is_new))
 
 
 def accept(
@@ -98,18 +107,13 @@ def accept_many(
         return []
     try:
         with db.session() as session:
-            at = now()
-            return [
-                store_message(
-                    session,
-                    m.raw,
-                    mail_from=m.mail_from,
-                    recipients=m.recipients,
-                    source=m.source,
-                    now=at,
-                )
-                for m in messages
-            ]
+            rows = [_rows(m) for m in messages]
+            results = insert_inbound_many(session, [r for rs in rows for r in rs], now())
+            accepted: list[Accepted | Exception] = []
+            for message_rows in rows:
+                accepted.append(_accepted(results[: len(message_rows)]))
+                results = results[len(message_rows) :]
+            return accepted
     except StoreUnavailableError:
         raise
     except Exception as exc:

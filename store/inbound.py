@@ -34,6 +34,16 @@ def dedupe_key(message_id: str | None, raw: bytes) -> str:
     return "sha256:" + hashlib.sha256(raw).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class NewInbound:
+    """One message for one recipient, to be stored."""
+
+    raw: bytes
+    envelope: Envelope
+    message_id: str | None
+    source: str
+
+
 def insert_inbound(
     session: Session,
     *,
@@ -44,48 +54,69 @@ def insert_inbound(
     now: datetime,
 ) -> tuple[int, bool]:
     """Store the message unless it is already stored; return (id, newly stored)."""
-    key = dedupe_key(message_id, raw)
-    values = {
+    [result] = insert_inbound_many(session, [NewInbound(raw, envelope, message_id, source)], now)
+    return result
+
+
+def insert_inbound_many(
+    session: Session, rows: Sequence[NewInbound], now: datetime
+) -> list[tuple[int, bool]]:
+    """Store each message unless it is already stored, all in one statement; return
+    (id, newly stored) for each, in order. The same message twice in ``rows`` is stored once."""
+    if not rows:
+        return []
+    values = [_values(row, now) for row in rows]
+    statement = _insert_statement(session.get_bind().dialect.name)
+    inserted = {(r.dedupe_key, r.rcpt_to): int(r.id) for r in session.execute(statement, values)}
+    results = []
+    for value in values:
+        key = (value["dedupe_key"], value["rcpt_to"])
+        new_id = inserted.pop(key, None)
+        if new_id is not None:
+            results.append((new_id, True))
+            continue
+        existing = session.execute(
+            select(InboundMessage.id).where(
+                InboundMessage.dedupe_key == key[0], InboundMessage.rcpt_to == key[1]
+            )
+        ).scalar_one()
+        results.append((int(existing), False))
+    return results
+
+
+def _values(row: NewInbound, now: datetime) -> dict[str, Any]:
+    return {
         "received_at": now,
-        "source": source,
-        "mail_from": envelope.mail_from,
-        "rcpt_to": envelope.rcpt_to,
-        "message_id": message_id,
-        "dedupe_key": key,
-        "sha256": hashlib.sha256(raw).hexdigest(),
-        "size": len(raw),
-        "raw": raw,
-        "agent_id": envelope.agent_id,
-        "company_id": envelope.company_id,
+        "source": row.source,
+        "mail_from": row.envelope.mail_from,
+        "rcpt_to": row.envelope.rcpt_to,
+        "message_id": row.message_id,
+        "dedupe_key": dedupe_key(row.message_id, row.raw),
+        "sha256": hashlib.sha256(row.raw).hexdigest(),
+        "size": len(row.raw),
+        "raw": row.raw,
+        "agent_id": row.envelope.agent_id,
+        "company_id": row.envelope.company_id,
         "status": InboundStatus.RECEIVED.value,
         "rule_hits": [],
         "attempts": 0,
     }
-    statement = _insert_statement(session.get_bind().dialect.name)
-    new_id = session.execute(statement, values).scalar_one_or_none()
-    if new_id is not None:
-        return int(new_id), True
-    existing = session.execute(
-        select(InboundMessage.id).where(
-            InboundMessage.dedupe_key == key, InboundMessage.rcpt_to == envelope.rcpt_to
-        )
-    ).scalar_one()
-    return int(existing), False
 
 
 @functools.cache
 def _insert_statement(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING RETURNING id``, built once per dialect.
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING id, dedupe_key, rcpt_to``, built once per
+    dialect and given its rows at execution (one row, or many in one statement).
 
-    Built once and given its values at execution, it is compiled once too: building it anew
-    for each message (``.values(**values)``) cost more than the rest of the SMTP intake.
+    Built once, it is compiled once too: building it anew for each message
+    (``.values(**values)``) cost more than the rest of the SMTP intake.
     """
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = cast(Table, InboundMessage.__table__)
     return (
         insert(table)
         .on_conflict_do_nothing(index_elements=["dedupe_key", "rcpt_to"])
-        .returning(table.c.id)
+        .returning(table.c.id, table.c.dedupe_key, table.c.rcpt_to)
     )
 
 
