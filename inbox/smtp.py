@@ -60,7 +60,7 @@ class IntakeHandler:
         hostname: str,
         max_recipients: int,
         now: Callable[[], datetime],
-        on_stored: Callable[[Accepted], None],
+        on_stored: Callable[[Sequence[Accepted]], None],
     ) -> None:
         self._resolver = resolver
         self._hostname = hostname
@@ -119,13 +119,10 @@ class IntakeHandler:
         self._committer.close()
 
     def _notify(self, batch: Sequence[Accepted]) -> None:
-        for stored in batch:
-            if not stored.new_ids:
-                continue
-            try:
-                self._on_stored(stored)
-            except Exception:  # the sweep will find the stored messages again
-                log.exception("could not enqueue inbound %s", stored.new_ids)
+        try:
+            self._on_stored(batch)
+        except Exception:  # the sweep will find the stored messages again
+            log.exception("could not enqueue %d stored message(s)", len(batch))
 
     def _trace_header(self, session: Session, envelope: Envelope) -> bytes:
         """RFC 5321 §4.4: a server that accepts a message adds a Received: line."""

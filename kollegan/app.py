@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,10 @@ class App:
     def on_stored(self, accepted: Accepted) -> None:
         self.tasks.enqueue_inbound(accepted.new_ids)
 
+    def on_stored_many(self, batch: Sequence[Accepted]) -> None:
+        """A group commit's messages: their processing is queued together."""
+        self.tasks.enqueue_inbound([i for accepted in batch for i in accepted.new_ids])
+
     def smtp_intake(self, *, host: str | None = None, port: int | None = None) -> SmtpIntake:
         """The SMTP listener; ``host``/``port`` override the settings (0: any free port)."""
         handler = IntakeHandler(
@@ -42,7 +47,7 @@ class App:
             hostname=self.settings.mail_domain,
             max_recipients=self.settings.smtp_max_recipients,
             now=self.clock.now,
-            on_stored=self.on_stored,
+            on_stored=self.on_stored_many,
         )
         options = SmtpOptions(
             host=self.settings.smtp_host if host is None else host,

@@ -1,7 +1,7 @@
 """Thin tasks: ids in → one use case → commit. Registered on a Huey instance with the
 collaborators they need (the composition root builds :class:`TaskContext`).
 
-- ``process-inbound(id)``: the inbox pipeline for one stored message; a command that raises
+- ``process-inbound(ids)``: the inbox pipeline for a few stored messages; a command that raises
   leaves the message ``failed`` with its error (``kollegan inbound retry ID`` re-runs it).
 - ``deliver-due()``: send every outbound mail whose time has come.
 - ``sweep`` (every minute, and at start): re-enqueue stored messages whose queue entry was
@@ -29,6 +29,7 @@ from store.db import Database
 
 log = logging.getLogger(__name__)
 
+BATCH_SIZE = 16  # messages per queue entry
 SWEEP_GRACE = timedelta(seconds=30)  # younger messages still have their queue entry
 WEBHOOK_TOKEN_KEEP = timedelta(hours=1)
 
@@ -52,8 +53,10 @@ class Tasks:
     sweep: Any
 
     def enqueue_inbound(self, ids: Iterable[int]) -> None:
-        for inbound_id in ids:
-            self.process_inbound(inbound_id)
+        """One queue entry per few messages: a burst costs a few entries, not one each."""
+        pending = list(ids)
+        for start in range(0, len(pending), BATCH_SIZE):
+            self.process_inbound(pending[start : start + BATCH_SIZE])
 
     def recover(self) -> int:
         """At start-up: enqueue every stored message still waiting, and any due mail."""
@@ -65,21 +68,24 @@ class Tasks:
 
 def register_tasks(huey: Huey, ctx: TaskContext) -> Tasks:
     @huey.task(name="process-inbound", retries=3, retry_delay=10)
-    def process_inbound_task(inbound_id: int) -> None:
-        run_process_inbound(ctx, inbound_id)
+    def process_inbound_task(inbound_ids: list[int]) -> None:
+        for inbound_id in inbound_ids:  # a retry skips those already processed
+            run_process_inbound(ctx, inbound_id)
         deliver_due_task()
 
     @huey.task(name="deliver-due", retries=2, retry_delay=10)
     def deliver_due_task() -> None:
         run_deliver_due(ctx)
 
+    tasks: Tasks
+
     @huey.periodic_task(crontab(minute="*"), name="sweep")
     def sweep_task() -> None:
-        for inbound_id in run_sweep(ctx):
-            process_inbound_task(inbound_id)
+        tasks.enqueue_inbound(run_sweep(ctx))
         deliver_due_task()
 
-    return Tasks(huey, ctx, process_inbound_task, deliver_due_task, sweep_task)
+    tasks = Tasks(huey, ctx, process_inbound_task, deliver_due_task, sweep_task)
+    return tasks
 
 
 def run_process_inbound(ctx: TaskContext, inbound_id: int) -> None:
