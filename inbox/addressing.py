@@ -24,6 +24,7 @@ class ResolvedRecipient:
     recipient: Recipient
     agent_id: int | None
     company_id: int | None
+    canonical: str = ""  # one spelling per recipient: what rows store and dedupe on
 
 
 class RecipientResolver:
@@ -44,51 +45,53 @@ class RecipientResolver:
         self._cache: dict[str, tuple[float, companies.AgentRef | None]] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, address: str) -> ResolvedRecipient | None:
-        """Ours and live → the recipient; not ours → None. Store errors propagate."""
-        try:
-            recipient = decode_address(address, self._domain)
-        except AddressError:
-            return None
-        if isinstance(recipient, RoleAddress):
-            return ResolvedRecipient(address, recipient, None, None)
-        ref = self._lookup(recipient)
-        if ref is None:
-            return None
-        return ResolvedRecipient(address, recipient, ref.agent_id, ref.company_id)
+    def resolve(self, address: str, *, recheck_unknown: bool = False) -> ResolvedRecipient | None:
+        """Ours and live → the recipient; not ours → None. Store errors propagate.
 
-    def resolve_cached(self, address: str) -> tuple[bool, ResolvedRecipient | None]:
-        """:meth:`resolve` without the store: ``(True, answer)`` when the answer is known
-        (not ours, a role address, or a fresh cache entry), ``(False, None)`` when only the
-        store can tell. Cheap enough to call on the event loop."""
-        try:
-            recipient = decode_address(address, self._domain)
-        except AddressError:
-            return True, None
-        if isinstance(recipient, RoleAddress):
-            return True, ResolvedRecipient(address, recipient, None, None)
-        with self._lock:
-            cached = self._cache.get(recipient.token)
-        if cached is None or cached[0] <= self._monotonic():
-            return False, None
-        ref = cached[1]
-        if ref is None:
-            return True, None
-        return True, ResolvedRecipient(address, recipient, ref.agent_id, ref.company_id)
-
-    def _lookup(self, recipient: AgentAddress) -> companies.AgentRef | None:
-        now = self._monotonic()
-        with self._lock:
-            cached = self._cache.get(recipient.token)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        ``recheck_unknown`` asks the store again about a token cached as unknown — for callers
+        whose "no" is final (a webhook's 406 is never retried), so a company created seconds
+        ago is not refused for good."""
+        known, resolved, recipient = self._from_cache(address)
+        if recipient is None or (known and not (recheck_unknown and resolved is None)):
+            return resolved  # not an agent address, or the cache's answer will do
         with self._db.reader() as session:
             ref = companies.find_live_agent(session, recipient.token)
         with self._lock:
             if len(self._cache) >= self._max:
                 self._cache.clear()
-            self._cache[recipient.token] = (now + self._ttl, ref)
-        return ref
+            self._cache[recipient.token] = (self._monotonic() + self._ttl, ref)
+        return self._resolved(address, recipient, ref)
+
+    def resolve_cached(self, address: str) -> tuple[bool, ResolvedRecipient | None]:
+        """:meth:`resolve` without the store: ``(True, answer)`` when the answer is known
+        (not ours, a role address, or a fresh cache entry), ``(False, None)`` when only the
+        store can tell. Cheap enough to call on the event loop."""
+        known, resolved, _recipient = self._from_cache(address)
+        return known, resolved
+
+    def _from_cache(
+        self, address: str
+    ) -> tuple[bool, ResolvedRecipient | None, AgentAddress | None]:
+        try:
+            recipient = decode_address(address, self._domain)
+        except AddressError:
+            return True, None, None
+        if isinstance(recipient, RoleAddress):
+            canonical = f"{recipient.role}@{self._domain}"
+            return True, ResolvedRecipient(address, recipient, None, None, canonical), None
+        with self._lock:
+            cached = self._cache.get(recipient.token)
+        if cached is None or cached[0] <= self._monotonic():
+            return False, None, recipient
+        return True, self._resolved(address, recipient, cached[1]), recipient
+
+    def _resolved(
+        self, address: str, recipient: AgentAddress, ref: companies.AgentRef | None
+    ) -> ResolvedRecipient | None:
+        if ref is None:
+            return None
+        canonical = recipient.render(self._domain)
+        return ResolvedRecipient(address, recipient, ref.agent_id, ref.company_id, canonical)
 
     def forget(self) -> None:
         with self._lock:

@@ -62,7 +62,7 @@ def _rows(message: Incoming) -> list[NewInbound]:
             raw=message.raw,
             envelope=Envelope(
                 mail_from=message.mail_from,
-                rcpt_to=recipient.address.strip().strip("<>").lower(),
+                rcpt_to=recipient.canonical or recipient.address.strip().strip("<>").lower(),
                 agent_id=recipient.agent_id,
                 company_id=recipient.company_id,
             ),

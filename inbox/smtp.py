@@ -37,6 +37,7 @@ from store.db import Database
 log = logging.getLogger(__name__)
 
 TEMPFAIL = "451 4.3.0 Temporary failure, please try again later"
+MAX_PATH = 254  # RFC 5321 §4.5.3.1.3: a path is at most 256 octets with its angle brackets
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,20 @@ class IntakeHandler:
             weakref.WeakKeyDictionary()
         )
         self._committer = GroupCommit(db, now=now, on_stored=self._notify)
+
+    async def handle_MAIL(
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if len(address) > MAX_PATH or any(ord(c) < 0x20 or ord(c) == 0x7F for c in address):
+            return "553 5.1.7 Sender address too long or malformed"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
 
     async def handle_RCPT(
         self,

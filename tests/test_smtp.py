@@ -246,3 +246,39 @@ def test_database_down_at_data_gives_451_and_nothing_is_lost(
         settle(app)
     assert [r.status for r in rows(app)] == [InboundStatus.HELD]
     app.close()
+
+
+def test_one_recipient_spelled_two_ways_is_one_message(app: App, acme: str) -> None:
+    variant = acme.replace(".", "+", 1).upper()
+    with running_intake(app) as (host, port), client(host, port) as smtp:
+        smtp.sendmail("anna@acme.example", [acme], MESSAGE)
+        smtp.sendmail("anna@acme.example", [variant], MESSAGE)
+        settle(app)
+    [row] = rows(app)
+    assert row.rcpt_to == acme  # stored under the canonical spelling
+
+
+def test_overlong_or_malformed_sender_is_refused_at_mail(app: App, acme: str) -> None:
+    with running_intake(app) as (host, port), client(host, port) as smtp:
+        code, text = smtp.mail("a" * 300 + "@acme.example")
+        assert (code, text[:5]) == (553, b"5.1.7")
+        assert smtp.mail("anna@acme.example")[0] == 250
+
+
+def test_a_webhook_lookup_rechecks_an_address_cached_as_unknown(app: App) -> None:
+    token = new_token()
+    address = f"acme.{token}@{MAIL_DOMAIN}"
+    assert app.resolver.resolve(address) is None  # unknown now, and cached as unknown
+    with app.db.session() as session:
+        companies.create_company(
+            session,
+            name="Acme AB",
+            slug="acme",
+            domains=[],
+            admin_email=None,
+            token=token,
+            now=app.clock.now(),
+        )
+    assert app.resolver.resolve(address) is None  # RCPT may use the cache for a while
+    resolved = app.resolver.resolve(address, recheck_unknown=True)  # a webhook may not
+    assert resolved is not None and resolved.canonical == address

@@ -110,7 +110,7 @@ class MailgunEndpoint:
         recipients = [
             resolved
             for address in mailgun.recipients_of(text)
-            if (resolved := self.resolver.resolve(address)) is not None
+            if (resolved := self.resolver.resolve(address, recheck_unknown=True)) is not None
         ]
         if not recipients:
             return mailgun.Refusal.UNKNOWN_RECIPIENT
