@@ -188,3 +188,29 @@ def acme(app: Any) -> str:
     from tests.support import create_company
 
     return create_company(app)
+
+
+def corpus_dir() -> Path:
+    """``../shared/corpus`` beside the checkout (CI has it there), or KOLLEGAN_TEST_CORPUS.
+
+    Read in place, never copied. Checked once at collection: without it the conformance
+    tests would test nothing, so they fail rather than skip."""
+    configured = os.environ.get("KOLLEGAN_TEST_CORPUS")
+    return (
+        Path(configured)
+        if configured
+        else Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    )
+
+
+CORPUS = corpus_dir()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _corpus_present() -> None:
+    if not (CORPUS / "MANIFEST.md").is_file():
+        pytest.fail(
+            f"the shared test corpus is not at {CORPUS}: clone beside ../shared or set "
+            "KOLLEGAN_TEST_CORPUS",
+            pytrace=False,
+        )

@@ -22,10 +22,11 @@ from kollegan.app import App, build_app
 from scheduler.tasks import run_process_inbound
 from store import inbound, meetings, outbound
 from store.db import Database
+from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.conftest import make_settings
 from tests.support import create_company
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "imip-eml"
+CORPUS = SHARED_CORPUS / "imip-eml"
 
 CASES = [
     # file, title, UTC start, stored zone, join link (prefix)

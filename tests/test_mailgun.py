@@ -31,11 +31,12 @@ from kollegan.app import App, build_app
 from kollegan.samples import sample_invitation
 from store import inbound, meetings, outbound
 from store.db import Database
+from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.conftest import MAIL_DOMAIN, NOW, make_settings
 from tests.support import create_company, maildir_messages, settle, text_body
 from web.forms import parse_form
 
-CORPUS = Path(__file__).resolve().parent.parent.parent / "shared" / "corpus" / "mailgun"
+CORPUS = SHARED_CORPUS / "mailgun"
 ENDPOINT = "/webhooks/mailgun/mime"
 KEY = "key-3ax6xnjp29jd6fds4gc373sgvjxteol0"
 WINDOW = timedelta(minutes=10)  # the default KOLLEGAN_MAILGUN_MAX_AGE

@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 
 from core.errors import ParseError
 from inbox.parse import RULE_HEADERS, ParsedMessage, parse_message, peek_message_id
+from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.conftest import unavailable
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+CORPUS = SHARED_CORPUS
 MALFORMED = CORPUS / "mime-malformed"
 INVITATIONS = CORPUS / "imip-eml"
 MUTATION_SIZE_LIMIT = 100_000  # larger files are in the conformance run, not mutated each time
