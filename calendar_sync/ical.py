@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from icalendar import Calendar
-from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
+from calendar_sync.zones import as_zone, is_iana, zone_name
 from core.errors import CalendarError
 
 MAX_EVENTS = 2000
@@ -58,12 +57,14 @@ class EventData:
     location: str
     organizer: Person | None
     attendees: tuple[Person, ...]
-    start: datetime  # UTC
-    end: datetime  # UTC
+    start: datetime | None  # UTC; None only where iTIP allows it (CANCEL, REPLY, REFRESH)
+    end: datetime | None  # UTC
     timezone: str
     all_day: bool
     join_url: str | None
     status: str  # CONFIRMED, TENTATIVE, CANCELLED
+    recurring: bool = False  # has RRULE or RDATE
+    this_and_future: bool = False  # RECURRENCE-ID;RANGE=THISANDFUTURE
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,44 +73,62 @@ class CalendarObject:
     events: tuple[EventData, ...]
 
 
-def parse_calendar(data: bytes, *, default_timezone: str = "Europe/Stockholm") -> CalendarObject:
-    """Parse one iCalendar object; :class:`CalendarError` when it is not one we can read."""
+# Methods whose components may leave out DTSTART (RFC 5546 §3.2).
+START_OPTIONAL = frozenset({"CANCEL", "REPLY", "REFRESH", "DECLINECOUNTER"})
+
+
+def read_calendar(data: bytes) -> Calendar:
+    """The first VCALENDAR in ``data``; :class:`CalendarError` when there is none."""
     try:
         calendar = Calendar.from_ical(data)
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError, …
-        raise CalendarError(f"unreadable iCalendar: {type(exc).__name__}") from exc
+        raise CalendarError(f"unreadable iCalendar: {type(exc).__name__}", "unreadable") from exc
     if isinstance(calendar, list):
         calendar = calendar[0] if calendar else None
     if calendar is None or calendar.name != "VCALENDAR":
-        raise CalendarError("no VCALENDAR")
+        raise CalendarError("no VCALENDAR", "no-vcalendar")
+    return calendar
+
+
+def calendar_zone(calendar: Calendar, default_timezone: str) -> str:
+    """X-WR-TIMEZONE when it names a zone we know, else the default: for floating times."""
+    named = str(calendar.get("X-WR-TIMEZONE", "")).strip()
+    return named if named and is_iana(named) else default_timezone
+
+
+def parse_calendar(data: bytes, *, default_timezone: str = "Europe/Stockholm") -> CalendarObject:
+    """Parse one iCalendar object; :class:`CalendarError` when it is not one we can read."""
+    calendar = read_calendar(data)
     method = str(calendar.get("METHOD", "")).strip().upper()
-    calendar_zone = str(calendar.get("X-WR-TIMEZONE", "")).strip() or default_timezone
+    floating = calendar_zone(calendar, default_timezone)
     events = []
     for count, component in enumerate(calendar.walk("VEVENT"), start=1):
         if count > MAX_EVENTS:
-            raise CalendarError(f"more than {MAX_EVENTS} events")
-        events.append(_event(component, calendar_zone))
+            raise CalendarError(f"more than {MAX_EVENTS} events", "too-many-events")
+        events.append(event_data(component, floating, start_required=method not in START_OPTIONAL))
     return CalendarObject(method=method, events=tuple(events))
 
 
-def _event(component: Any, calendar_zone: str) -> EventData:
+def event_data(component: Any, floating_zone: str, *, start_required: bool = True) -> EventData:
+    """One VEVENT (or one occurrence of a series) as plain data, times in UTC."""
     uid = str(component.get("UID", "")).strip()
     if not uid:
-        raise CalendarError("VEVENT without UID")
-    try:
-        raw_start = component.decoded("DTSTART")
-    except KeyError:
-        raise CalendarError(f"VEVENT {uid!r} has no DTSTART") from None
-    except Exception as exc:
-        raise CalendarError(f"VEVENT {uid!r} has an unreadable DTSTART") from exc
-    zone_name = _zone_name(raw_start, component.get("DTSTART"), calendar_zone)
-    start, all_day = _to_utc(raw_start, zone_name)
-    end = _end(component, raw_start, start, all_day, zone_name)
+        raise CalendarError("VEVENT without UID", "no-uid")
+    raw_start = _decoded(component, "DTSTART", uid)
+    if raw_start is None and start_required:
+        raise CalendarError(f"VEVENT {uid!r} has no DTSTART", "no-dtstart")
+    zone_id = _zone_of(component, raw_start, floating_zone)
+    start: datetime | None = None
+    end: datetime | None = None
+    all_day = False
+    if raw_start is not None:
+        start, all_day = to_utc(raw_start, zone_id)
+        end = _end(component, start, all_day, zone_id)
     return EventData(
         uid=uid[:500],
-        recurrence_id=_recurrence_id(component, zone_name),
+        recurrence_id=_recurrence_id(component, zone_id),
         sequence=_int(component.get("SEQUENCE")),
-        dtstamp=_optional_utc(component, "DTSTAMP", zone_name),
+        dtstamp=_optional_utc(component, "DTSTAMP", zone_id),
         title=_text(component.get("SUMMARY")),
         description=_text(component.get("DESCRIPTION")),
         location=_text(component.get("LOCATION")),
@@ -117,81 +136,82 @@ def _event(component: Any, calendar_zone: str) -> EventData:
         attendees=_attendees(component.get("ATTENDEE")),
         start=start,
         end=end,
-        timezone=zone_name,
+        timezone=zone_id,
         all_day=all_day,
         join_url=find_join_url(component),
         status=str(component.get("STATUS", "CONFIRMED")).strip().upper() or "CONFIRMED",
+        recurring=component.get("RRULE") is not None or component.get("RDATE") is not None,
+        this_and_future=_is_this_and_future(component),
     )
 
 
-def _zone_name(value: Any, prop: Any, calendar_zone: str) -> str:
-    tz = value.tzinfo if isinstance(value, datetime) else None
-    if tz is None:
-        return calendar_zone  # floating time or all-day: the calendar's (or company's) zone
-    key = getattr(tz, "key", None)
-    if isinstance(key, str) and key:
-        return key
-    tzid = str(getattr(prop, "params", {}).get("TZID", "")).strip().strip('"')
-    mapped = WINDOWS_TO_OLSON.get(tzid)
-    if mapped:
-        return str(mapped)
-    if tz.utcoffset(value) == timedelta(0) and tzid.upper() in ("", "UTC", "Z"):
-        return "UTC"
-    return tzid or "UTC"
-
-
-def zone(name: str, fallback: str = "UTC") -> tzinfo:
+def _decoded(component: Any, name: str, uid: str) -> Any:
+    if component.get(name) is None:
+        return None
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(fallback)
+        return component.decoded(name)
+    except Exception as exc:
+        raise CalendarError(f"VEVENT {uid!r} has an unreadable {name}", "bad-value") from exc
 
 
-def _to_utc(value: Any, zone_name: str) -> tuple[datetime, bool]:
+def _zone_of(component: Any, raw_start: Any, floating_zone: str) -> str:
+    if not isinstance(raw_start, datetime) or raw_start.tzinfo is None:
+        return floating_zone  # floating time or all-day: the calendar's (or company's) zone
+    tzid = str(getattr(component.get("DTSTART"), "params", {}).get("TZID", ""))
+    return zone_name(raw_start.tzinfo, tzid, raw_start, floating_zone)
+
+
+def to_utc(value: Any, zone_id: str) -> tuple[datetime, bool]:
+    """A DATE or DATE-TIME as an aware UTC datetime (floating times in ``zone_id``), and
+    whether it was a DATE (all day)."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=zone(zone_name))
+            value = value.replace(tzinfo=as_zone(zone_id))
         return value.astimezone(UTC), False
     if isinstance(value, date):
-        local = datetime.combine(value, time(0), tzinfo=zone(zone_name))
+        local = datetime.combine(value, time(0), tzinfo=as_zone(zone_id))
         return local.astimezone(UTC), True
-    raise CalendarError(f"not a date or time: {value!r}")
+    raise CalendarError(f"not a date or time: {value!r}", "bad-value")
 
 
-def _end(
-    component: Any, raw_start: Any, start: datetime, all_day: bool, zone_name: str
-) -> datetime:
-    if component.get("DTEND") is not None:
-        try:
-            end, _ = _to_utc(component.decoded("DTEND"), zone_name)
-        except Exception as exc:
-            raise CalendarError("unreadable DTEND") from exc
-    elif component.get("DURATION") is not None:
-        try:
-            duration = component.decoded("DURATION")
-        except Exception as exc:
-            raise CalendarError("unreadable DURATION") from exc
+def _end(component: Any, start: datetime, all_day: bool, zone_id: str) -> datetime:
+    uid = str(component.get("UID", ""))
+    raw_end = _decoded(component, "DTEND", uid)
+    if raw_end is not None:
+        end, _ = to_utc(raw_end, zone_id)
+    elif (duration := _decoded(component, "DURATION", uid)) is not None:
         end = start + duration if isinstance(duration, timedelta) else start
     else:
         end = start + (timedelta(days=1) if all_day else timedelta(0))
     return max(end, start)
 
 
-def _recurrence_id(component: Any, zone_name: str) -> str:
-    if component.get("RECURRENCE-ID") is None:
-        return ""
-    try:
-        value, _ = _to_utc(component.decoded("RECURRENCE-ID"), zone_name)
-    except Exception as exc:
-        raise CalendarError("unreadable RECURRENCE-ID") from exc
-    return value.strftime("%Y%m%dT%H%M%SZ")
+def recurrence_key(value: Any, zone_id: str) -> str:
+    """The stable key of an occurrence: its original start in UTC (``YYYYMMDDTHHMMSSZ``), or
+    the date (``YYYYMMDD``) for all-day series."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value.strftime("%Y%m%d")
+    moment, _ = to_utc(value, zone_id)
+    return moment.strftime("%Y%m%dT%H%M%SZ")
 
 
-def _optional_utc(component: Any, name: str, zone_name: str) -> datetime | None:
+def _recurrence_id(component: Any, zone_id: str) -> str:
+    uid = str(component.get("UID", ""))
+    value = _decoded(component, "RECURRENCE-ID", uid)
+    return "" if value is None else recurrence_key(value, zone_id)
+
+
+def _is_this_and_future(component: Any) -> bool:
+    prop = component.get("RECURRENCE-ID")
+    params = getattr(prop, "params", {})
+    return str(params.get("RANGE", "")).upper() == "THISANDFUTURE"
+
+
+def _optional_utc(component: Any, name: str, zone_id: str) -> datetime | None:
     if component.get(name) is None:
         return None
     try:
-        value, _ = _to_utc(component.decoded(name), zone_name)
+        value, _ = to_utc(component.decoded(name), zone_id)
     except Exception:
         return None
     return value

@@ -20,7 +20,11 @@ class ParseError(KolleganError):
 
 
 class CalendarError(KolleganError):
-    """An iCalendar object could not be understood."""
+    """An iCalendar object could not be understood; ``code`` names the refusal."""
+
+    def __init__(self, message: str, code: str = "unreadable") -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class SignatureError(KolleganError):

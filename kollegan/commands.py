@@ -11,14 +11,8 @@ from collections.abc import Mapping
 from sqlalchemy.orm import Session
 
 from agent.prebrief import plan_prebrief
-from calendar_sync.invitations import (
-    SUPPORTED_METHODS,
-    Change,
-    InvitationSource,
-    MeetingChange,
-    apply_calendar,
-    read_calendars,
-)
+from calendar_sync.invitations import Change, InvitationSource, MeetingChange, apply_invitation
+from core.errors import CalendarError
 from core.settings import Settings
 from core.types import InboundStatus
 from inbox.process import Command, CommandResult, Delivery
@@ -32,20 +26,25 @@ def build_commands(settings: Settings, renderer: Renderer) -> Mapping[str, Comma
     def invitation(session: Session, delivery: Delivery) -> CommandResult:
         if delivery.company_id is None:
             return CommandResult("no company for the recipient", InboundStatus.HELD)
-        calendars, problems = read_calendars(delivery.message.calendars, settings.default_timezone)
         source = InvitationSource(
             company_id=delivery.company_id,
             agent_id=delivery.agent_id,
             inbound_id=delivery.inbound.id,
             message_id=delivery.message.message_id,
             sender=delivery.sender,
+            default_timezone=settings.default_timezone,
         )
+        notes: list[str] = []
+        refusals: list[str] = []
         changes: list[MeetingChange] = []
-        for calendar in calendars:
-            if calendar.method not in SUPPORTED_METHODS:
-                problems.append(f"iTIP method {calendar.method} is not handled yet")
+        for data in delivery.message.calendars:
+            try:
+                applied = apply_invitation(session, data, source, delivery.now)
+            except CalendarError as exc:
+                refusals.append(f"{exc.code}: {exc}")
                 continue
-            changes.extend(apply_calendar(session, calendar, source, delivery.now))
+            notes.extend(applied.notes)
+            changes.extend(applied.changes)
         for change in changes:
             if change.change in PLAN_AFTER:
                 plan_prebrief(
@@ -55,17 +54,13 @@ def build_commands(settings: Settings, renderer: Renderer) -> Mapping[str, Comma
                     renderer=renderer,
                     now=delivery.now,
                 )
-        if not changes:
-            reason = "; ".join(problems) or "the calendar holds no meeting"
-            status = InboundStatus.REJECTED if calendars == [] else InboundStatus.HELD
-            return CommandResult(reason, status)
-        return CommandResult(summarize(changes, problems))
+        if not notes:
+            return CommandResult("; ".join(refusals) or "no calendar", InboundStatus.REJECTED)
+        return CommandResult(summarize(notes + refusals))
 
     return {INVITATION: invitation}
 
 
-def summarize(changes: list[MeetingChange], problems: list[str]) -> str:
-    parts = [f"meeting {c.meeting_id} {c.change}" for c in changes[:20]]
-    if len(changes) > 20:
-        parts.append(f"… {len(changes) - 20} more")
-    return "; ".join(parts + problems)
+def summarize(notes: list[str]) -> str:
+    shown = notes[:20] + ([f"… {len(notes) - 20} more"] if len(notes) > 20 else [])
+    return "; ".join(shown)

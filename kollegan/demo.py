@@ -55,7 +55,7 @@ def run_demo(
         title="Styrgruppsmöte: budget 2027",
         start=start,
         agenda="1. Utfall hittills i år\n2. Budgetförslag 2027\n3. Beslut om nästa steg",
-        join_url="https://teams.microsoft.com/l/meetup-join/19%3ameeting_demo%40thread.v2/0",
+        join_url=f"https://teams.microsoft.com/l/meetup-join/19%3ameeting_{uid[5:17]}%40thread.v2/0",
         now=now,
     )
     with _smtp_endpoint(app, settings, start_worker) as (host, port, where):

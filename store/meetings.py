@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, selectinload, undefer
 
 from core.errors import NotFoundError
-from store.models import Attendee, Meeting
+from store.models import Attendee, CalendarEvent, Meeting, MeetingSeries
 
 
 def find_meeting(
@@ -64,3 +64,62 @@ def set_attendees(meeting: Meeting, attendees: Sequence[tuple[str, str | None, s
         row.position, row.name, row.role, row.partstat = position, name, role, partstat
         kept.append(row)
     meeting.attendees = kept
+
+
+def find_series(session: Session, company_id: int, uid: str) -> MeetingSeries | None:
+    return session.execute(
+        select(MeetingSeries)
+        .where(MeetingSeries.company_id == company_id, MeetingSeries.uid == uid)
+        .options(undefer(MeetingSeries.ical))
+    ).scalar_one_or_none()
+
+
+def occurrences_of(session: Session, series_id: int) -> Sequence[Meeting]:
+    return (
+        session.execute(
+            select(Meeting)
+            .where(Meeting.series_id == series_id)
+            .order_by(Meeting.start)
+            .options(selectinload(Meeting.attendees))
+        )
+        .scalars()
+        .all()
+    )
+
+
+def meeting_at(session: Session, company_id: int, join_url: str, start: datetime) -> Meeting | None:
+    """A live meeting of the company with this join link at this time (the same meeting,
+    invited to under another UID — e.g. by two attendees' calendars)."""
+    return session.execute(
+        select(Meeting)
+        .where(
+            Meeting.company_id == company_id,
+            Meeting.join_url == join_url,
+            Meeting.start == start,
+            Meeting.status != "cancelled",
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def series_due_for_extension(
+    session: Session, horizon_before: datetime, limit: int = 500
+) -> Sequence[MeetingSeries]:
+    return (
+        session.execute(
+            select(MeetingSeries)
+            .where(
+                MeetingSeries.recurring.is_(True),
+                MeetingSeries.status == "active",
+                MeetingSeries.horizon_end < horizon_before,
+            )
+            .options(undefer(MeetingSeries.ical))
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def record_calendar_event(session: Session, event: CalendarEvent) -> None:
+    session.add(event)

@@ -211,6 +211,57 @@ class WebhookToken(Base):
 # -- meetings ---------------------------------------------------------------------------------
 
 
+class MeetingSeries(Base):
+    """What the organizer's calendar holds for one UID: the event, or a recurring series with
+    its overrides, kept as iCalendar text. Meetings are its occurrences."""
+
+    __tablename__ = "meeting_series"
+    __table_args__ = (UniqueConstraint("company_id", "uid"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    uid: Mapped[str] = mapped_column(String(500))
+    sequence: Mapped[int] = mapped_column(default=0)
+    dtstamp: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))  # active, cancelled
+    recurring: Mapped[bool] = mapped_column(default=False)
+    timezone: Mapped[str] = mapped_column(String(100))
+    organizer_email: Mapped[str | None] = mapped_column(String(320))
+    join_url: Mapped[str | None] = mapped_column(Text, index=True)
+    ical: Mapped[str] = mapped_column(Text, deferred=True)
+    horizon_end: Mapped[datetime | None]  # occurrences exist as meetings up to here
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CalendarEvent(Base):
+    """Every iTIP message applied to (or only recorded for) a series, with its outcome."""
+
+    __tablename__ = "calendar_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("companies.id", ondelete="CASCADE"), index=True
+    )
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_series.id", ondelete="CASCADE"), index=True
+    )
+    inbound_id: Mapped[int | None] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="SET NULL")
+    )
+    method: Mapped[str] = mapped_column(String(20))
+    uid: Mapped[str] = mapped_column(String(500))
+    recurrence_id: Mapped[str] = mapped_column(String(64), default="")
+    sequence: Mapped[int] = mapped_column(default=0)
+    sender: Mapped[str | None] = mapped_column(String(320))
+    outcome: Mapped[str] = mapped_column(String(20))  # applied, stale, unchanged, recorded, …
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+
+
 class Meeting(Base):
     """One meeting (or one occurrence of a series) the agent takes part in."""
 
@@ -222,6 +273,9 @@ class Meeting(Base):
         ForeignKey("companies.id", ondelete="CASCADE"), index=True
     )
     agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id", ondelete="SET NULL"))
+    series_id: Mapped[int | None] = mapped_column(
+        ForeignKey("meeting_series.id", ondelete="CASCADE"), index=True
+    )
     uid: Mapped[str] = mapped_column(String(500))
     recurrence_id: Mapped[str] = mapped_column(String(64), default="")  # "" for a single event
     sequence: Mapped[int] = mapped_column(default=0)

@@ -135,7 +135,8 @@ def test_real_invitation_becomes_a_meeting(
     with app.db.reader() as session:
         row = inbound.get_inbound(session, stored.ids[0])
         assert row.status == InboundStatus.PROCESSED, (row.reason, row.error)
-        [meeting] = meetings.list_meetings(session)
+        found = meetings.list_meetings(session)  # a recurring series: one per occurrence
+        meeting = found[0]
         assert meeting.title == title
         assert meeting.start == starts
         if zone is not None:
@@ -144,7 +145,9 @@ def test_real_invitation_becomes_a_meeting(
             assert meeting.join_url is None
         else:
             assert (meeting.join_url or "").startswith(join)
-        [brief] = outbound.list_outbound(session)
+        briefs = {b.meeting_id: b for b in outbound.list_outbound(session)}
+        assert set(briefs) == {m.id for m in found}  # every occurrence has its pre-brief
+        brief = briefs[meeting.id]
         assert brief.kind == "pre-brief"
         assert brief.status == OutboundStatus.SCHEDULED
         assert brief.send_at == starts - timedelta(hours=24)
