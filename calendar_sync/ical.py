@@ -7,13 +7,16 @@ Times come out aware and in UTC, with the zone the invitation was written in kep
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from icalendar import Calendar
+from icalendar.timezone import tzp
 
-from calendar_sync.zones import as_zone, is_iana, zone_name
+from calendar_sync.normalize import is_date_valued, normalize
+from calendar_sync.zones import as_zone, is_iana, zone_from_display_name, zone_name
 from core.errors import CalendarError
 
 MAX_EVENTS = 2000
@@ -71,23 +74,53 @@ class EventData:
 class CalendarObject:
     method: str  # REQUEST, CANCEL, … ("" when the object has none)
     events: tuple[EventData, ...]
+    skipped: int = 0  # unreadable events left out
 
 
 # Methods whose components may leave out DTSTART (RFC 5546 §3.2).
 START_OPTIONAL = frozenset({"CANCEL", "REPLY", "REFRESH", "DECLINECOUNTER"})
 
 
-def read_calendar(data: bytes) -> Calendar:
-    """The first VCALENDAR in ``data``; :class:`CalendarError` when there is none."""
+_PARSE_LOCK = threading.Lock()
+
+
+def _forget_custom_zones() -> None:
+    """icalendar keeps every custom VTIMEZONE it has seen, by TZID, for the whole process,
+    and the first definition wins: Company A's "Customized Time Zone" would shift Company B's
+    times. Each calendar is therefore read with that cache empty (the zones a calendar
+    defines are attached to its times while it is read, so clearing afterwards is safe)."""
+    cache = getattr(tzp, "_TZP__tz_cache", None)
+    if isinstance(cache, dict):
+        cache.clear()
+
+
+MAX_CALENDARS = 100  # VCALENDARs in one part (a holiday file may hold one per day)
+
+
+def read_calendars(data: bytes, default_timezone: str = "Europe/Stockholm") -> list[Calendar]:
+    """Every VCALENDAR in ``data`` (some clients send several), mended
+    (:mod:`calendar_sync.normalize`); :class:`CalendarError` when there is none."""
     try:
-        calendar = Calendar.from_ical(data)
+        with _PARSE_LOCK:
+            _forget_custom_zones()
+            found = Calendar.from_ical(data, multiple=True)
     except Exception as exc:  # icalendar raises ValueError, KeyError, IndexError, …
         raise CalendarError(f"unreadable iCalendar: {type(exc).__name__}", "unreadable") from exc
-    if isinstance(calendar, list):
-        calendar = calendar[0] if calendar else None
-    if calendar is None or calendar.name != "VCALENDAR":
+    calendars = [c for c in found if isinstance(c, Calendar) and c.name == "VCALENDAR"]
+    if not calendars:
+        if b"BEGIN:VCALENDAR" in data.upper():
+            raise CalendarError("a VCALENDAR that never ends or cannot be read", "unreadable")
         raise CalendarError("no VCALENDAR", "no-vcalendar")
-    return calendar
+    if len(calendars) > MAX_CALENDARS:
+        raise CalendarError(f"more than {MAX_CALENDARS} calendars in one part", "too-many-events")
+    if sum(len(c.walk("VEVENT")) for c in calendars) > MAX_EVENTS:
+        raise CalendarError(f"more than {MAX_EVENTS} events in one part", "too-many-events")
+    return [normalize(c, calendar_zone(c, default_timezone)) for c in calendars]
+
+
+def read_calendar(data: bytes, default_timezone: str = "Europe/Stockholm") -> Calendar:
+    """The first VCALENDAR in ``data``, mended; :class:`CalendarError` when there is none."""
+    return read_calendars(data, default_timezone)[0]
 
 
 def calendar_zone(calendar: Calendar, default_timezone: str) -> str:
@@ -97,16 +130,28 @@ def calendar_zone(calendar: Calendar, default_timezone: str) -> str:
 
 
 def parse_calendar(data: bytes, *, default_timezone: str = "Europe/Stockholm") -> CalendarObject:
-    """Parse one iCalendar object; :class:`CalendarError` when it is not one we can read."""
-    calendar = read_calendar(data)
+    """Parse the first iCalendar object; :class:`CalendarError` when it is not one we can read."""
+    return describe(read_calendar(data, default_timezone), default_timezone)
+
+
+def describe(calendar: Calendar, default_timezone: str) -> CalendarObject:
+    """An already-read calendar as plain data."""
     method = str(calendar.get("METHOD", "")).strip().upper()
     floating = calendar_zone(calendar, default_timezone)
     events = []
+    problems: list[CalendarError] = []
     for count, component in enumerate(calendar.walk("VEVENT"), start=1):
         if count > MAX_EVENTS:
             raise CalendarError(f"more than {MAX_EVENTS} events", "too-many-events")
-        events.append(event_data(component, floating, start_required=method not in START_OPTIONAL))
-    return CalendarObject(method=method, events=tuple(events))
+        try:
+            events.append(
+                event_data(component, floating, start_required=method not in START_OPTIONAL)
+            )
+        except CalendarError as exc:  # one broken event does not sink the others
+            problems.append(exc)
+    if problems and not events:
+        raise problems[0]
+    return CalendarObject(method=method, events=tuple(events), skipped=len(problems))
 
 
 def event_data(component: Any, floating_zone: str, *, start_required: bool = True) -> EventData:
@@ -123,6 +168,7 @@ def event_data(component: Any, floating_zone: str, *, start_required: bool = Tru
     all_day = False
     if raw_start is not None:
         start, all_day = to_utc(raw_start, zone_id)
+        all_day = all_day or is_date_valued(component, "DTSTART")
         end = _end(component, start, all_day, zone_id)
     return EventData(
         uid=uid[:500],
@@ -149,16 +195,20 @@ def _decoded(component: Any, name: str, uid: str) -> Any:
     if component.get(name) is None:
         return None
     try:
-        return component.decoded(name)
+        value = component.decoded(name)
     except Exception as exc:
         raise CalendarError(f"VEVENT {uid!r} has an unreadable {name}", "bad-value") from exc
+    return None if value in ("", b"") else value
 
 
 def _zone_of(component: Any, raw_start: Any, floating_zone: str) -> str:
-    if not isinstance(raw_start, datetime) or raw_start.tzinfo is None:
-        return floating_zone  # floating time or all-day: the calendar's (or company's) zone
     tzid = str(getattr(component.get("DTSTART"), "params", {}).get("TZID", ""))
-    return zone_name(raw_start.tzinfo, tzid, raw_start, floating_zone)
+    if isinstance(raw_start, datetime) and raw_start.tzinfo is not None:
+        return zone_name(raw_start.tzinfo, tzid, raw_start, floating_zone)
+    if isinstance(raw_start, datetime) and tzid.strip():
+        # a TZID icalendar could not resolve and no VTIMEZONE defines ("(UTC-05:00) Eastern…")
+        return zone_from_display_name(tzid, raw_start, floating_zone) or floating_zone
+    return floating_zone  # floating time or all-day: the calendar's (or company's) zone
 
 
 def to_utc(value: Any, zone_id: str) -> tuple[datetime, bool]:

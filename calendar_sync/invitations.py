@@ -20,7 +20,14 @@ from icalendar import Calendar
 from sqlalchemy.orm import Session
 
 from calendar_sync import merge
-from calendar_sync.ical import EventData, calendar_zone, event_data, read_calendar
+from calendar_sync.ical import (
+    EventData,
+    calendar_zone,
+    describe,
+    event_data,
+    read_calendars,
+)
+from calendar_sync.itip import refusal_for
 from calendar_sync.plan import Cancel, Create, Existing, Update, plan_occurrences
 from calendar_sync.recurrence import expand
 from core.errors import CalendarError
@@ -79,24 +86,31 @@ class _Run:
 def apply_invitation(
     session: Session, data: bytes, source: InvitationSource, now: datetime
 ) -> Applied:
-    """Apply one iCalendar object; :class:`CalendarError` when it cannot be read at all."""
-    calendar = read_calendar(data)
-    method = str(calendar.get("METHOD", "")).strip().upper()
-    if method not in HANDLED:
-        raise CalendarError(f"iTIP method {method} is not one of RFC 5546's", "bad-method")
+    """Apply every VCALENDAR in one calendar part; :class:`CalendarError` when none can be read
+    or one breaks RFC 5546's rules (nothing of that part is applied then)."""
+    calendars = read_calendars(data, source.default_timezone)
+    for calendar in calendars:
+        method = str(calendar.get("METHOD", "")).strip().upper()
+        if method not in HANDLED:
+            raise CalendarError(f"iTIP method {method} is not one of RFC 5546's", "bad-method")
+        if not calendar.walk("VEVENT"):
+            raise CalendarError("the calendar holds no event", "no-vevent")
+        refusal = refusal_for(describe(calendar, source.default_timezone))
+        if refusal is not None:
+            raise CalendarError(f"{method} without what RFC 5546 requires ({refusal})", refusal)
     run = _Run(session, source, now, Applied())
-    for uid in merge.uids_in(calendar):
-        if not uid:
-            raise CalendarError("VEVENT without UID", "no-uid")
-        if method in RECORDED_ONLY:
-            note = _record_only(run, calendar, method, uid)
-        elif method == "CANCEL":
-            note = _cancel(run, calendar, uid)
-        elif method == "REPLY":
-            note = _reply(run, calendar, uid)
-        else:
-            note = _request(run, calendar, uid)
-        run.applied.notes.append(note)
+    for calendar in calendars:
+        method = str(calendar.get("METHOD", "")).strip().upper()
+        for uid in merge.uids_in(calendar):
+            if method in RECORDED_ONLY:
+                note = _record_only(run, calendar, method, uid)
+            elif method == "CANCEL":
+                note = _cancel(run, calendar, uid)
+            elif method == "REPLY":
+                note = _reply(run, calendar, uid)
+            else:
+                note = _request(run, calendar, uid)
+            run.applied.notes.append(note)
     return run.applied
 
 

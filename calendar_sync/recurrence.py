@@ -24,19 +24,21 @@ def expand(
 ) -> list[EventData]:
     """The occurrences of ``uid`` that start in [start, end), in time order; a single
     (non-recurring) event is its own one occurrence whenever it is."""
-    calendar = read_calendar(ical)
+    calendar = read_calendar(ical, default_timezone)
     floating = calendar_zone(calendar, default_timezone)
     events = components_for(calendar, uid)
     if not events:
         return []
     recurring = any(e.get("RRULE") is not None or e.get("RDATE") is not None for e in events)
     if not recurring:
-        found = [event_data(e, floating) for e in events if e.get("RECURRENCE-ID") is None]
-        return [e for e in found if e.start is not None]
+        masters = [e for e in events if e.get("RECURRENCE-ID") is None]
+        # a single event is its master; invited to single occurrences only, each is one
+        found = [event_data(e, floating) for e in masters or events]
+        return sorted((e for e in found if e.start is not None), key=lambda e: e.start or end)
     if any(_too_frequent(e) for e in events):
         raise CalendarError("meetings do not repeat every second or minute", "bad-rule")
     try:
-        query = recurring_ical_events.of(calendar, skip_bad_series=False)
+        query = recurring_ical_events.of(calendar, skip_bad_series=True)
         occurrences = []
         for count, component in enumerate(query.after(start), start=1):
             if count > MAX_OCCURRENCES:

@@ -103,11 +103,13 @@ def _first_matching(
 
 def _named_cities(hint: str) -> tuple[str, ...]:
     """IANA zones whose city appears in a display name ("Kuala Lumpur, Singapore")."""
-    words = _unescape(hint).lower()
-    if len(words) < 4:
+    words = " " + " ".join(re.findall(r"[^\W\d_]+", _unescape(hint).lower())) + " "
+    if len(words) < 6:
         return ()
     return tuple(
-        name for name in _all_zones() if name.rsplit("/", 1)[-1].replace("_", " ").lower() in words
+        name
+        for name in _all_zones()
+        if " " + name.rsplit("/", 1)[-1].replace("_", " ").lower() + " " in words
     )
 
 
@@ -135,3 +137,33 @@ def _all_zones() -> tuple[str, ...]:
 
 def _unescape(tzid: str) -> str:
     return re.sub(r"\\([,;\\])", r"\1", tzid)
+
+
+_DISPLAY_OFFSET_RE = re.compile(r"\((?:UTC|GMT)\s*([+-])(\d{1,2})[:.]?(\d{2})?\)")
+
+
+def zone_from_display_name(tzid: str, near: datetime, preferred: str) -> str | None:
+    """An IANA zone for a Windows display name nothing defines, e.g. "(UTC-05:00) Eastern Time
+    (US and Canada)": a zone whose standard offset is the one named, a named city first."""
+    tzid = _unescape(tzid.strip().strip('"'))
+    mapped = WINDOWS_TO_OLSON.get(tzid)
+    if mapped:
+        return str(mapped)
+    found = _DISPLAY_OFFSET_RE.search(tzid)
+    if found is None:
+        return None
+    sign = -1 if found.group(1) == "-" else 1
+    offset = sign * timedelta(hours=int(found.group(2)), minutes=int(found.group(3) or 0))
+    year = near.year
+    winter, summer = datetime(year, 1, 15, 12, tzinfo=UTC), datetime(year, 7, 15, 12, tzinfo=UTC)
+
+    def standard(name: str) -> timedelta | None:
+        try:
+            zone = ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            return None
+        offsets = [moment.astimezone(zone).utcoffset() for moment in (winter, summer)]
+        return min(o for o in offsets if o is not None)
+
+    candidates = (*_named_cities(tzid), preferred, *PREFERRED, *_all_zones())
+    return next((name for name in candidates if standard(name) == offset), None)

@@ -69,11 +69,15 @@ _COMMENT_RE = re.compile(r"\([^()]*\)")
 
 
 def _is_auto_submitted(message: ParsedMessage, _context: RuleContext) -> bool:
+    """An automatic reply or bulk mail. A calendar system's invitation is exempt from the
+    Auto-Submitted part: iMIP is machine-to-machine by nature, and Google Calendar marks its
+    invitations ``Auto-Submitted: auto-generated`` (RFC 3834 asks not to *answer* such mail
+    with an auto-reply, which an iMIP REPLY is not)."""
     headers = message.headers
     auto = _keyword(headers.get("auto-submitted", "no"))
     precedence = _keyword(headers.get("precedence", ""))
     return (
-        auto not in ("", "no")
+        (auto not in ("", "no") and not message.calendars)
         or precedence in ("bulk", "junk", "list", "auto_reply")
         or "x-autoreply" in headers
         or "x-autorespond" in headers

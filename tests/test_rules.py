@@ -160,6 +160,32 @@ def test_auto_submitted_no_and_ordinary_precedence_do_not_hit(header: str) -> No
     assert "auto-submitted" not in hits(crafted(header))
 
 
+def test_a_calendar_systems_auto_generated_invitation_is_not_an_auto_reply() -> None:
+    invitation = (
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Type: text/plain\r\n\r\nInvitation\r\n--b\r\n"
+        "Content-Type: text/calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\n"
+        "METHOD:REQUEST\r\nEND:VCALENDAR\r\n--b--"
+    )
+    google = crafted("Auto-Submitted: auto-generated", "MIME-Version: 1.0", body="")
+    assert "auto-submitted" in hits(google)  # without a calendar it is an auto-reply
+    with_calendar = parse_message(
+        (
+            f"From: Anna <{PERSON}>\r\nSubject: Inbjudan\r\nMessage-ID: <g@acme.example>\r\n"
+            "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n" + invitation
+        ).encode()
+    )
+    assert with_calendar.calendars
+    assert "auto-submitted" not in hits(with_calendar)
+    bulk = parse_message(
+        (
+            f"From: Anna <{PERSON}>\r\nSubject: Inbjudan\r\nMessage-ID: <h@acme.example>\r\n"
+            "Precedence: bulk\r\nMIME-Version: 1.0\r\n" + invitation
+        ).encode()
+    )
+    assert "auto-submitted" in hits(bulk)  # a mailing list's copy is still bulk
+
+
 # -- no-sender, no-content ------------------------------------------------------------------
 
 
