@@ -2,6 +2,10 @@
 
 Whatever the bytes, :func:`parse_message` either returns a message or raises
 :class:`~core.errors.ParseError`; nothing else escapes.
+
+Where calendars hide (forwards, winmail.dat, S/MIME) is :mod:`inbox.parts`' business. Whether
+they came from a forwarded message — enclosed, or inline under a forward header block
+(:mod:`inbox.forward`) — and from whom is in ``forwarded`` and ``original_from``.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from core.errors import ParseError
+from inbox.forward import find_forward_header, html_to_text
+from inbox.parts import Attachment, Found, walk_parts
 
 # flanker logs what it cannot parse *with the offending text* (header values, addresses — our
 # agents' tokens among them — and base64 of whole headers), and its PLY parsers log "Symbol …
@@ -26,16 +32,7 @@ _flanker_log.propagate = False
 from flanker.addresslib import address as flanker_address  # noqa: E402
 from flanker.mime import create as flanker_create  # noqa: E402
 
-MAX_PARTS = 500  # a message with more parts than this is refused, not walked
-CALENDAR_TYPES = frozenset({"text/calendar", "application/ics", "text/x-vcalendar"})
 _MESSAGE_ID_RE = re.compile(r"<([^<>\s]+)>")
-
-
-@dataclass(frozen=True, slots=True)
-class Attachment:
-    filename: str | None
-    content_type: str
-    size: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +52,11 @@ class ParsedMessage:
     html: str
     calendars: tuple[bytes, ...] = ()
     attachments: tuple[Attachment, ...] = field(default_factory=tuple)
+    # True when a calendar came from a forwarded message: one enclosed (message/rfc822) or one
+    # forwarded inline (a Gmail/Outlook/Thunderbird/Apple forward header block in the body).
+    # The forwarder is from_address; original_from is the forwarded message's sender, if known.
+    forwarded: bool = False
+    original_from: str | None = None
 
     @property
     def has_content(self) -> bool:
@@ -99,26 +101,9 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 def _parse(raw: bytes) -> ParsedMessage:
     root = flanker_create.from_string(raw)
-    text, html = "", ""
-    calendars: list[bytes] = []
-    attachments: list[Attachment] = []
-    for count, part in enumerate(root.walk(with_self=True), start=1):
-        if count > MAX_PARTS:
-            raise ParseError(f"more than {MAX_PARTS} MIME parts")
-        ctype = part.content_type
-        if ctype.is_multipart() or ctype.is_message_container():
-            continue
-        kind = f"{ctype.main}/{ctype.sub}".lower()
-        filename = part.detected_file_name or None
-        if _is_calendar(kind, filename):
-            calendars.append(_body_bytes(part))
-        elif part.is_attachment() or (filename and kind not in ("text/plain", "text/html")):
-            attachments.append(Attachment(filename, kind, len(_body_bytes(part))))
-        elif kind == "text/plain" and not text:
-            text = _body_text(part)
-        elif kind == "text/html" and not html:
-            html = _body_text(part)
     from_address, from_name = _first_address(root.headers.get("From"))
+    found = walk_parts(root, from_address, _read_mime, _sender_of)
+    forwarded, original_from = _forward_origin(found)
     return ParsedMessage(
         message_id=_message_id(root.headers.get("Message-Id")),
         subject=_header_text(root.headers.get("Subject")),
@@ -135,35 +120,53 @@ def _parse(raw: bytes) -> ParsedMessage:
             for name in RULE_HEADERS
             if root.headers.get(name) is not None
         },
-        text=text,
-        html=html,
-        calendars=tuple(calendars),
-        attachments=tuple(attachments),
+        text=found.text,
+        html=found.html,
+        calendars=tuple(calendar for calendar, _ in found.calendars),
+        attachments=tuple(found.attachments),
+        forwarded=forwarded,
+        original_from=original_from,
     )
 
 
-def _is_calendar(kind: str, filename: str | None) -> bool:
-    if kind in CALENDAR_TYPES:
-        return True
-    return bool(filename and filename.lower().endswith((".ics", ".ifb", ".vcs")))
+def _read_mime(data: bytes) -> Any:
+    """Bytes inside a part (a signed or attached message) as MIME; None when they are not.
+
+    flanker reads headers and bodies when first asked; here all of them are read at once, so
+    that a broken message inside an attachment leaves the attachment a file instead of making
+    the whole message unreadable halfway through the walk."""
+    if not data.strip():
+        return None
+    try:
+        tree = flanker_create.from_string(data)
+        for part in tree.walk(with_self=True):
+            _ = (part.headers, part.content_disposition, part.detected_file_name, part.body)
+    except Exception:  # flanker raises many kinds; an unreadable inner message stays a file
+        return None
+    return tree
 
 
-def _body_bytes(part: Any) -> bytes:
-    body = part.body
-    if body is None:
-        return b""
-    if isinstance(body, str):
-        return body.encode("utf-8", "surrogateescape")
-    return bytes(body)
+def _sender_of(message: Any) -> str | None:
+    return _first_address(message.headers.get("From"))[0]
 
 
-def _body_text(part: Any) -> str:
-    body = part.body
-    if body is None:
-        return ""
-    if isinstance(body, bytes):
-        return body.decode("utf-8", "replace")
-    return str(body)
+def _forward_origin(found: Found) -> tuple[bool, str | None]:
+    """Whether the calendars came from a forwarded message, and that message's sender.
+
+    An enclosed message names its sender exactly. Inline, the first forward header block of
+    the root message counts: the one the forwarder wrote, above any older quoted history."""
+    inline_checked, inline_sender = False, None
+    forwarded = False
+    for _, scope in found.calendars:
+        if scope.enclosed:
+            return True, scope.sender
+        if not inline_checked:
+            inline_checked = True
+            header = find_forward_header(scope.text or html_to_text(scope.html))
+            if header is not None:
+                forwarded = True
+                inline_sender = _first_address(header.sender)[0] if header.sender else None
+    return forwarded, inline_sender
 
 
 def _header_text(value: Any) -> str:
