@@ -38,6 +38,7 @@ class OutboundStatus(StrEnum):
 
 class OutboundKind(StrEnum):
     PRE_BRIEF = "pre-brief"
+    NOTES_REQUEST = "notes-request"  # the agent could not attach: "send me the notes"
 
 
 class Role(StrEnum):

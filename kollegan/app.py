@@ -6,12 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent.connectors import Connector, RecordingConnector
 from core.clock import Clock, SystemClock
 from core.settings import Settings
 from inbox.addressing import RecipientResolver
 from inbox.ingest import Accepted
 from inbox.smtp import IntakeHandler, SmtpIntake, SmtpOptions
-from kollegan.commands import build_commands
+from kollegan.commands import build_commands, build_jobs
 from outbox.render import Renderer
 from outbox.send import Sender, make_sender
 from scheduler.queue import make_huey
@@ -81,6 +82,7 @@ def build_app(
     clock: Clock | None = None,
     sender: Sender | None = None,
     huey: Any = None,
+    connector: Connector | None = None,
 ) -> App:
     clock = clock or SystemClock()
     db = Database(settings.effective_database_url)
@@ -97,6 +99,7 @@ def build_app(
         commands=build_commands(settings, renderer),
         mail_domain=settings.mail_domain,
         webhook_window=settings.mailgun_max_age,
+        jobs=build_jobs(settings, renderer, connector or RecordingConnector()),
     )
     tasks = register_tasks(huey, context)
     resolver = RecipientResolver(db, settings.mail_domain)

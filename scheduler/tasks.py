@@ -11,13 +11,14 @@ collaborators they need (the composition root builds :class:`TaskContext`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from huey import crontab
 from huey.api import Huey
+from sqlalchemy.orm import Session
 
 from core.clock import Clock
 from core.errors import StoreUnavailableError
@@ -34,6 +35,9 @@ SWEEP_GRACE = timedelta(seconds=30)  # younger messages still have their queue e
 WEBHOOK_TOKEN_KEEP = timedelta(hours=1)
 
 
+Job = Callable[[Session, datetime], object]
+
+
 @dataclass(frozen=True, slots=True)
 class TaskContext:
     db: Database
@@ -42,6 +46,7 @@ class TaskContext:
     commands: Mapping[str, Command]
     mail_domain: str
     webhook_window: timedelta
+    jobs: Mapping[str, Job] = field(default_factory=dict)  # run every minute, each alone
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +87,7 @@ def register_tasks(huey: Huey, ctx: TaskContext) -> Tasks:
     @huey.periodic_task(crontab(minute="*"), name="sweep")
     def sweep_task() -> None:
         tasks.enqueue_inbound(run_sweep(ctx))
+        run_jobs(ctx)
         deliver_due_task()
 
     tasks = Tasks(huey, ctx, process_inbound_task, deliver_due_task, sweep_task)
@@ -122,6 +128,18 @@ def run_deliver_due(ctx: TaskContext) -> int:
     for outbound_id in due:
         deliver(ctx.db, outbound_id, ctx.sender, ctx.clock)
     return len(due)
+
+
+def run_jobs(ctx: TaskContext) -> None:
+    """The periodic jobs (meeting lifecycle, calendar horizon, …), each in its own
+    transaction: one failing job does not hold up the others."""
+    for name, job in ctx.jobs.items():
+        try:
+            with ctx.db.session() as session:
+                job(session, ctx.clock.now())
+        except Exception as exc:
+            log.error("periodic job %s failed: %s", name, type(exc).__name__)
+            log.debug("periodic job %s traceback", name, exc_info=True)
 
 
 def run_sweep(ctx: TaskContext, grace: timedelta = SWEEP_GRACE) -> list[int]:

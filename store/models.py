@@ -291,6 +291,10 @@ class Meeting(Base):
     all_day: Mapped[bool] = mapped_column(default=False)
     join_url: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20))
+    mode: Mapped[str] = mapped_column(String(20), default="live", server_default="live")
+    attach_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attach_at: Mapped[datetime | None]
+    attached_at: Mapped[datetime | None]
     source_inbound_id: Mapped[int | None] = mapped_column(
         ForeignKey("inbound_messages.id", ondelete="SET NULL")
     )
@@ -303,6 +307,22 @@ class Meeting(Base):
         cascade="all, delete-orphan",
         order_by="Attendee.position",
     )
+
+
+class AttachAttempt(Base):
+    """One try to attach to a meeting's live transcript source, and what came of it."""
+
+    __tablename__ = "attach_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(
+        ForeignKey("meetings.id", ondelete="CASCADE"), index=True
+    )
+    connector: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int]
+    attached: Mapped[bool]
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime]
 
 
 class Attendee(Base):
