@@ -27,6 +27,7 @@ JOIN_URL_RE = re.compile(
     r"|(?:[\w-]+\.)?zoom\.us/(?:j|my|w)/[^\s<>\"']+"
     r"|meet\.google\.com/[a-z]{3}-[a-z]{4}-[a-z]{3}[^\s<>\"']*"
     r"|[\w-]+\.webex\.com/[^\s<>\"']+"
+    r"|facetime\.apple\.com/join[^\s<>\"']+"
     r")",
     re.IGNORECASE,
 )
