@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from email.parser import BytesHeaderParser
 from email.policy import default
 from email.utils import parseaddr
@@ -13,12 +14,14 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from core.addresses import is_valid_slug, new_token
+from core.clock import SystemClock
 from core.errors import SettingsError
 from core.settings import Settings, describe_settings
 from core.types import InboundStatus, Source
 from inbox.ingest import accept
 from kollegan import views
 from kollegan.app import App, build_app
+from kollegan.conformance import check_file
 from kollegan.demo import run_demo
 from kollegan.serve import prepare_database, serve, start_worker
 from scheduler.tasks import run_deliver_due, run_process_inbound
@@ -244,6 +247,31 @@ def header_sender(raw: bytes) -> str:
 
 
 # -- meetings and outbox ---------------------------------------------------------------------
+
+
+def cmd_calendar_check(args: argparse.Namespace, ctx: Context) -> int:
+    """What Kollegan makes of each file: meetings, or a named refusal (nothing is stored)."""
+    settings = ctx.settings
+    start = args.since or SystemClock().now()
+    window = (start, start + timedelta(days=args.days))
+    refused = 0
+    reports = []
+    for name in args.files:
+        report = check_file(
+            Path(name),
+            window,
+            default_timezone=settings.default_timezone,
+            mail_domain=settings.mail_domain,
+        )
+        refused += report.refusal is not None
+        reports.append(report)
+    if args.json:
+        print(views.dumps([views.check_json(r) for r in reports]))
+    else:
+        for report in reports:
+            print("\n".join(report.lines()))
+        print(f"{len(reports)} file(s): {len(reports) - refused} understood, {refused} refused")
+    return 0
 
 
 def cmd_meetings_list(args: argparse.Namespace, ctx: Context) -> int:

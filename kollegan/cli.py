@@ -9,6 +9,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from core.errors import KolleganError, SettingsError
@@ -179,6 +180,18 @@ def _add_mail_commands(commands: Subparsers[Any]) -> None:
         help="process it in this process instead of leaving it to the worker",
     )
 
+    calendar = _group(commands, "calendar", "iCalendar and iMIP")
+    check = _command(
+        calendar,
+        "check",
+        act.cmd_calendar_check,
+        "show what Kollegan makes of .ics/.eml files (stores nothing)",
+        json=True,
+    )
+    check.add_argument("files", nargs="+", metavar="FILE", help=".ics or .eml files")
+    check.add_argument("--since", type=_instant, help="window start, ISO 8601 (default now)")
+    check.add_argument("--days", type=int, default=60, help="window length for occurrences")
+
     meetings = _group(commands, "meetings", "meetings the agent knows")
     listing = _command(meetings, "list", act.cmd_meetings_list, "list meetings", json=True)
     listing.add_argument("--limit", type=int, default=200)
@@ -190,6 +203,14 @@ def _add_mail_commands(commands: Subparsers[Any]) -> None:
     show = _command(outbox, "show", act.cmd_outbox_show, "show one outgoing mail", json=True)
     show.add_argument("id", type=int)
     show.add_argument("--raw", action="store_true", help="print the raw message bytes")
+
+
+def _instant(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 if __name__ == "__main__":

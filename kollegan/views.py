@@ -115,3 +115,32 @@ def text_part(raw: bytes) -> str:
     message: Any = message_from_bytes(raw, policy=default)
     body = message.get_body(preferencelist=("plain",))
     return str(body.get_content()) if body is not None else ""
+
+
+def check_json(report: Any) -> dict[str, Any]:
+    """A ``kollegan calendar check`` report: meetings per calendar, or the refusal."""
+    return {
+        "file": str(report.path),
+        "refusal": report.refusal,
+        "calendars": [
+            {
+                "method": calendar.method,
+                "events": [
+                    {
+                        "uid": e.uid,
+                        "recurrence_id": e.recurrence_id or None,
+                        "title": e.title,
+                        "start": iso(e.start),
+                        "end": iso(e.end),
+                        "timezone": e.timezone,
+                        "all_day": e.all_day,
+                        "organizer": e.organizer.email if e.organizer else None,
+                        "join_url": e.join_url,
+                        "occurrences_in_window": calendar.occurrences.get(e.uid),
+                    }
+                    for e in calendar.events
+                ],
+            }
+            for calendar in report.calendars
+        ],
+    }

@@ -185,3 +185,18 @@ def test_config_lists_every_variable_without_secrets(cli: Cli) -> None:
 
 def test_db_current_reports_head(cli: Cli) -> None:
     assert cli("db", "current").startswith("current ")
+
+
+def test_calendar_check_reports_meetings_and_refusals(cli: Cli) -> None:
+    from tests.conftest import CORPUS
+
+    good = str(CORPUS / "imip-eml" / "tb_single-event_request.eml")
+    bad = str(CORPUS / "ics" / "ical4j_boeing.ics")
+    out = cli("calendar", "check", good, bad, "--since", "2022-03-01T00:00:00Z")
+    assert "tb_single-event_request.eml: REQUEST 'Single Event' 2022-03-16T11:00:00Z" in out
+    assert "1 occurrence(s) in the window" in out
+    assert "ical4j_boeing.ics: refused (unreadable)" in out
+    assert out.rstrip().endswith("2 file(s): 1 understood, 1 refused")
+    [first, second] = cli.json("calendar", "check", good, bad)
+    assert first["calendars"][0]["events"][0]["start"] == "2022-03-16T11:00:00Z"
+    assert (second["refusal"], second["calendars"]) == ("unreadable", [])
