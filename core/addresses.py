@@ -6,6 +6,11 @@ revocable); the slug is decoration for people to read. ``+`` works as the separa
 (``acme+k3vq7xw2m4pa@…``), and case does not matter. ``postmaster`` and ``abuse`` are
 accepted as RFC 5321 §4.5.1 and RFC 2142 ask.
 
+A reply address is ``<kind>+<token>@<mail domain>`` (``.`` works as the separator too), e.g.
+``approval+1f-t3kq9c-mzxw6ytboi4dgnlk@kollegan.example``: the Reply-To of a mail that asks for
+an answer. Here only its grammar is checked — lower-case letters, digits and at least one
+``-``, which no agent token has — the signature is :mod:`core.signing`'s business.
+
 It lives in ``core`` because both sides need it: ``inbox`` decodes what arrives and ``outbox``
 writes the agent's address on what leaves.
 """
@@ -24,6 +29,9 @@ TOKEN_LENGTH = 12  # 32**12 = 2**60 addresses to guess from
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?")
 _TOKEN_RE = re.compile(rf"[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}")
 ROLE_LOCALPARTS = frozenset({"postmaster", "abuse"})
+REPLY_KINDS = frozenset({"approval"})
+_REPLY_TOKEN_RE = re.compile(r"[a-z0-9]{1,20}(?:-[a-z0-9]{1,20}){1,3}")
+MAX_LOCAL_LENGTH = 64  # RFC 5321 §4.5.3.1.1
 MAX_ADDRESS_LENGTH = 254  # RFC 5321 path limit minus the angle brackets
 
 
@@ -45,7 +53,18 @@ class RoleAddress:
     role: str
 
 
-Recipient = AgentAddress | RoleAddress
+@dataclass(frozen=True, slots=True)
+class ReplyAddress:
+    """A reply address of ours: ``kind`` says what the answer is for, ``token`` which one."""
+
+    kind: str
+    token: str
+
+    def render(self, domain: str) -> str:
+        return encode_reply_address(self.kind, self.token, domain)
+
+
+Recipient = AgentAddress | RoleAddress | ReplyAddress
 
 
 def new_token() -> str:
@@ -62,6 +81,14 @@ def encode_agent_address(slug: str, token: str, domain: str) -> str:
     if not _TOKEN_RE.fullmatch(token):
         raise AddressError("not a valid address token")
     return f"{slug}.{token}@{domain.lower()}"
+
+
+def encode_reply_address(kind: str, token: str, domain: str) -> str:
+    if kind not in REPLY_KINDS:
+        raise AddressError(f"not a reply address kind: {kind!r}")
+    if not _REPLY_TOKEN_RE.fullmatch(token) or len(kind) + 1 + len(token) > MAX_LOCAL_LENGTH:
+        raise AddressError("not a valid reply token")
+    return f"{kind}+{token}@{domain.lower()}"
 
 
 def decode_address(address: str, domain: str) -> Recipient:
@@ -86,12 +113,25 @@ def decode_address(address: str, domain: str) -> Recipient:
     local = local.lower()
     if local in ROLE_LOCALPARTS:
         return RoleAddress(local)
-    return _decode_agent(local)
+    recipient = _decode_agent(local) or _decode_reply(local)
+    if recipient is None:
+        raise AddressError(f"no agent at {local!r}")
+    return recipient
 
 
-def _decode_agent(local: str) -> AgentAddress:
+def _decode_agent(local: str) -> AgentAddress | None:
     for separator in (".", "+"):
         slug, sep, token = local.partition(separator)
         if sep and is_valid_slug(slug) and _TOKEN_RE.fullmatch(token):
             return AgentAddress(slug=slug, token=token)
-    raise AddressError(f"no agent at {local!r}")
+    return None
+
+
+def _decode_reply(local: str) -> ReplyAddress | None:
+    if len(local) > MAX_LOCAL_LENGTH:
+        return None
+    for separator in ("+", "."):
+        kind, sep, token = local.partition(separator)
+        if sep and kind in REPLY_KINDS and _REPLY_TOKEN_RE.fullmatch(token):
+            return ReplyAddress(kind=kind, token=token)
+    return None

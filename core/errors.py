@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 
 class KolleganError(Exception):
     """Base of Kollegan's own errors."""
@@ -29,6 +31,14 @@ class CalendarError(KolleganError):
 
 class SignatureError(KolleganError):
     """A signature, token or timestamp did not verify."""
+
+
+class TokenExpiredError(SignatureError):
+    """A signed token verified, but its time is up."""
+
+    def __init__(self, message: str, expired_at: datetime | None = None) -> None:
+        super().__init__(message)
+        self.expired_at = expired_at
 
 
 class NotFoundError(KolleganError):

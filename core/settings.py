@@ -13,6 +13,7 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
         "127.0.0.1", description="Address the portal, API and webhooks listen on."
     )
     web_port: Port = Field(8000, description="Port the portal, API and webhooks listen on.")
+    public_url: str | None = Field(
+        None,
+        description="Base URL of the portal in links the agent mails (approvals, the meeting "
+        "page), e.g. https://kollegan.example.com; unset means http://<web host>:<web port>.",
+    )
     outbox_url: str | None = Field(
         None,
         description="Where outgoing mail goes: unset means a Maildir in the data dir; "
@@ -169,6 +175,31 @@ class Settings(BaseSettings):
             raise ValueError("must start with smtp://, smtps:// or maildir:")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            parts = None
+        if (
+            parts is None
+            or parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.username is not None
+            or parts.query
+            or parts.fragment
+            or any(c.isspace() for c in value)
+        ):
+            raise ValueError(
+                "must be an http:// or https:// URL such as https://kollegan.example.com"
+            )
+        return value
+
     @field_validator("secret_key", "mailgun_signing_key")
     @classmethod
     def _key(cls, value: str | None) -> str | None:
@@ -202,6 +233,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'kollegan.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        """Where links point: KOLLEGAN_PUBLIC_URL, or the portal's own address."""
+        if self.public_url:
+            return self.public_url
+        host = self.web_host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 - listening everywhere: link to this host
+            host = "localhost"
+        elif ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.web_port}"
 
     @property
     def queue_path(self) -> Path:

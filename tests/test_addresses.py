@@ -12,10 +12,13 @@ from core.addresses import (
     MAX_ADDRESS_LENGTH,
     TOKEN_ALPHABET,
     TOKEN_LENGTH,
+    MAX_LOCAL_LENGTH,
     AgentAddress,
+    ReplyAddress,
     RoleAddress,
     decode_address,
     encode_agent_address,
+    encode_reply_address,
     is_valid_slug,
     new_token,
 )
@@ -175,12 +178,84 @@ def test_postmaster_and_abuse_decode_with_or_without_domain_in_any_case(
     assert decode_address(address, DOMAIN) == RoleAddress(role)
 
 
+# -- reply addresses ------------------------------------------------------------------------
+
+reply_tokens = st.lists(
+    st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=16),
+    min_size=2,
+    max_size=3,
+).map("-".join)
+
+
+@given(token=reply_tokens, domain=domains)
+def test_an_encoded_reply_address_decodes_to_the_same_reply(token: str, domain: str) -> None:
+    address = encode_reply_address("approval", token, domain)
+    assert decode_address(address, domain) == ReplyAddress("approval", token)
+    assert ReplyAddress("approval", token).render(domain) == address
+
+
+@given(
+    token=reply_tokens,
+    separator=st.sampled_from([".", "+"]),
+    flips=st.lists(st.booleans(), max_size=80),
+    brackets=st.booleans(),
+)
+def test_a_reply_address_survives_either_separator_and_any_letter_case(
+    token: str, separator: str, flips: list[bool], brackets: bool
+) -> None:
+    address = _mixed_case(f"approval{separator}{token}@{DOMAIN}", flips)
+    if brackets:
+        address = f"<{address}>"
+    assert decode_address(address, DOMAIN) == ReplyAddress("approval", token)
+
+
+def test_a_company_called_approval_keeps_its_agent_address() -> None:
+    token = new_token()
+    assert decode_address(f"approval.{token}@{DOMAIN}", DOMAIN) == AgentAddress("approval", token)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "approval@kollegan.test",  # no token
+        "approval+abc@kollegan.test",  # a token has at least one '-'
+        "approval+-abc@kollegan.test",
+        "approval+abc-@kollegan.test",
+        "approval+ab--cd@kollegan.test",
+        "approval+ab_cd-ef@kollegan.test",
+        "approval+ab.cd-ef@kollegan.test",
+        "nudge+ab-cd@kollegan.test",  # not a kind of ours
+        "approval+ab-cd@other.example",
+        "approval+" + "-".join(["a" * 20] * 3) + "@kollegan.test",  # local part over 64
+    ],
+)
+def test_reply_addresses_that_are_not_ours_are_refused(address: str) -> None:
+    with pytest.raises(AddressError):
+        decode_address(address, DOMAIN)
+
+
+@pytest.mark.parametrize(
+    ("kind", "token"), [("nudge", "ab-cd"), ("approval", "abcd"), ("approval", "AB-CD")]
+)
+def test_invalid_reply_addresses_are_refused_when_encoding(kind: str, token: str) -> None:
+    with pytest.raises(AddressError):
+        encode_reply_address(kind, token, DOMAIN)
+
+
 # -- hostile text ---------------------------------------------------------------------------
 
 address_like = st.builds(
     lambda local, at, host: local + at + host,
-    st.text(
-        alphabet=st.sampled_from('acmek3vq7xw2m4p.+-<>@ \t\n"\\Kk\u212a\u0130\x00'), max_size=40
+    st.one_of(
+        st.text(
+            alphabet=st.sampled_from('acmek3vq7xw2m4p.+-<>@ \t\n"\\Kk\u212a\u0130\x00'),
+            max_size=40,
+        ),
+        st.builds(
+            lambda kind, rest: kind + rest,
+            st.sampled_from(["approval+", "approval.", "Approval+", "approva1+"]),
+            st.text(alphabet=st.sampled_from("ab9-.+_ \n\u212a"), max_size=70),
+        ),
     ),
     st.sampled_from(["@", "", "@@", "<@"]),
     st.sampled_from([DOMAIN, DOMAIN.upper() + ".", "", "other.example", DOMAIN + ">"]),
@@ -203,5 +278,10 @@ def test_decoding_any_text_returns_a_recipient_or_raises_address_error(
         assert re.fullmatch(f"[{TOKEN_ALPHABET}]{{{TOKEN_LENGTH}}}", recipient.token)
         assert decode_address(recipient.render(domain), domain) == recipient
         assert address.strip().strip("<>").isascii()
+    elif isinstance(recipient, ReplyAddress):
+        assert recipient.kind == "approval"
+        assert re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)+", recipient.token)
+        assert len(recipient.kind) + 1 + len(recipient.token) <= MAX_LOCAL_LENGTH
+        assert decode_address(recipient.render(domain), domain) == recipient
     else:
         assert recipient.role in ("postmaster", "abuse")

@@ -183,6 +183,14 @@ def test_secrets_stay_out_of_repr(monkeypatch: pytest.MonkeyPatch) -> None:
         ("KOLLEGAN_DEFAULT_TIMEZONE", "Mars/Olympus_Mons"),
         ("KOLLEGAN_DEFAULT_TIMEZONE", "/etc/passwd"),
         ("KOLLEGAN_LOG_LEVEL", "TRACE"),
+        ("KOLLEGAN_PUBLIC_URL", "kollegan.example.com"),
+        ("KOLLEGAN_PUBLIC_URL", "ftp://kollegan.example.com"),
+        ("KOLLEGAN_PUBLIC_URL", "https://"),
+        ("KOLLEGAN_PUBLIC_URL", "https://kollegan.example.com:port"),
+        ("KOLLEGAN_PUBLIC_URL", "https://kollegan.example.com/?x=1"),
+        ("KOLLEGAN_PUBLIC_URL", "https://kollegan.example.com/#top"),
+        ("KOLLEGAN_PUBLIC_URL", "https://user:pw@kollegan.example.com"),
+        ("KOLLEGAN_PUBLIC_URL", "https://kollegan example.com"),
     ],
 )
 def test_a_wrong_value_fails_with_one_line_naming_the_variable(
@@ -219,6 +227,28 @@ def test_durations_are_seconds_or_iso_8601(
 ) -> None:
     monkeypatch.setenv("KOLLEGAN_PREBRIEF_LEAD_TIME", value)
     assert load_settings().prebrief_lead_time == expected
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({}, "http://127.0.0.1:8000"),
+        ({"KOLLEGAN_WEB_HOST": "0.0.0.0", "KOLLEGAN_WEB_PORT": "8080"}, "http://localhost:8080"),
+        ({"KOLLEGAN_WEB_HOST": "::1"}, "http://[::1]:8000"),
+        ({"KOLLEGAN_PUBLIC_URL": "https://kollegan.example.com/"}, "https://kollegan.example.com"),
+        (
+            {"KOLLEGAN_PUBLIC_URL": " https://x.example:8443/kollegan "},
+            "https://x.example:8443/kollegan",
+        ),
+        ({"KOLLEGAN_PUBLIC_URL": ""}, "http://127.0.0.1:8000"),
+    ],
+)
+def test_links_point_at_the_public_url_or_the_portal_itself(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], expected: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    assert load_settings().effective_public_url == expected
 
 
 def test_the_mailgun_window_in_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
