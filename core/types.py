@@ -39,6 +39,14 @@ class OutboundStatus(StrEnum):
 class OutboundKind(StrEnum):
     PRE_BRIEF = "pre-brief"
     NOTES_REQUEST = "notes-request"  # the agent could not attach: "send me the notes"
+    APPROVAL_REQUEST = "approval-request"
+    IMIP_REPLY = "imip-reply"
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"  # the message is held until an admin decides
+    APPROVED = "approved"  # processed as if the sender were trusted
+    REFUSED = "refused"  # the message is rejected
 
 
 class Role(StrEnum):

@@ -185,3 +185,30 @@ def has_verified_domain(session: Session, company_id: int, domain: str) -> bool:
         ).first()
         is not None
     )
+
+
+ADMIN_ROLES = (Role.OWNER.value, Role.ADMIN.value)
+
+
+def list_admins(session: Session, company_id: int) -> Sequence[User]:
+    """The company's owners and admins (company-wide roles, not a project's), by address."""
+    return (
+        session.execute(
+            select(User)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.company_id == company_id,
+                Membership.project_id.is_(None),
+                Membership.role.in_(ADMIN_ROLES),
+            )
+            .order_by(User.email)
+        )
+        .scalars()
+        .unique()
+        .all()
+    )
+
+
+def is_admin(session: Session, company_id: int, email: str) -> bool:
+    """True for an owner or admin of the whole company."""
+    return any(user.email == email.strip().lower() for user in list_admins(session, company_id))

@@ -74,6 +74,13 @@ def find_series(session: Session, company_id: int, uid: str) -> MeetingSeries | 
     ).scalar_one_or_none()
 
 
+def get_series(session: Session, series_id: int) -> MeetingSeries:
+    series = session.get(MeetingSeries, series_id)
+    if series is None:
+        raise NotFoundError(f"no meeting series {series_id}")
+    return series
+
+
 def occurrences_of(session: Session, series_id: int) -> Sequence[Meeting]:
     return (
         session.execute(

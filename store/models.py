@@ -199,6 +199,35 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None]
 
 
+class Approval(Base):
+    """A held message from a sender the company does not trust, and an admin's decision.
+
+    One row per held message. The first pending row for a (company, sender, topic) is the
+    *lead*: its approval request is mailed to the admins, and deciding it decides its
+    followers (``lead_id``) too — later messages about the same thing that came meanwhile."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (
+        Index("ix_approvals_company_id_sender_topic", "company_id", "sender", "topic"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    inbound_id: Mapped[int] = mapped_column(
+        ForeignKey("inbound_messages.id", ondelete="CASCADE"), unique=True
+    )
+    lead_id: Mapped[int | None] = mapped_column(
+        ForeignKey("approvals.id", ondelete="SET NULL"), index=True
+    )
+    sender: Mapped[str] = mapped_column(String(320))  # lower-case: whose trust was missing
+    topic: Mapped[str] = mapped_column(String(500))  # what it is about, e.g. "uid:<UID>"
+    status: Mapped[str] = mapped_column(String(16))  # pending, approved, refused
+    decided_by: Mapped[str | None] = mapped_column(String(320))
+    decided_via: Mapped[str | None] = mapped_column(String(16))  # link, reply
+    decided_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+
+
 class WebhookToken(Base):
     """Mailgun tokens already used (replay protection), kept for the freshness window."""
 
@@ -233,6 +262,7 @@ class MeetingSeries(Base):
     join_url: Mapped[str | None] = mapped_column(Text, index=True)
     ical: Mapped[str] = mapped_column(Text, deferred=True)
     horizon_end: Mapped[datetime | None]  # occurrences exist as meetings up to here
+    withdrawn_at: Mapped[datetime | None]  # Kollegan was removed: updates no longer apply
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -93,3 +93,18 @@ def release_stale_claims(session: Session, *, claimed_before: datetime, now: dat
         .values(status=OutboundStatus.SCHEDULED.value, claimed_at=None, updated_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def cancel_scheduled_for(session: Session, meeting_ids: Sequence[int], now: datetime) -> int:
+    """Cancel every mail about these meetings not yet sent; how many were cancelled."""
+    if not meeting_ids:
+        return 0
+    result = session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.meeting_id.in_(list(meeting_ids)),
+            OutboundMessage.status == OutboundStatus.SCHEDULED,
+        )
+        .values(status=OutboundStatus.CANCELLED.value, updated_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
