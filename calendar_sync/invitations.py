@@ -71,6 +71,7 @@ class Applied:
 
     changes: list[MeetingChange] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    created_series: list[int] = field(default_factory=list)  # series this calendar began
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +134,11 @@ def _request(run: _Run, calendar: Calendar, uid: str) -> str:
             _log(run, "REQUEST", first, "duplicate", f"the same meeting as {twin.uid}")
             return f"{uid}: the same meeting as meeting {twin.id} (same join link and time)"
         series = _new_series(run, calendar, uid, first)
+        run.applied.created_series.append(series.id)
         outcome = merge.Outcome.APPLIED
+    elif series.withdrawn_at is not None:
+        _log(run, "REQUEST", first, "withdrawn", "Kollegan was removed from this meeting")
+        return f"{uid}: Kollegan was removed from this meeting; the update is not applied"
     else:
         merged = merge.merge_request(series.ical.encode(), calendar, uid)
         outcome = merged.outcome
