@@ -1,4 +1,8 @@
-"""Composing a mail: multipart text + HTML, our headers, threading (pure)."""
+"""Composing a mail: multipart text + HTML, our headers, threading (pure).
+
+An iMIP message (RFC 6047) carries its calendar as a third alternative,
+``text/calendar; method=…``, after the text and HTML a person reads.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +38,17 @@ def new_message_id(domain: str) -> str:
     return f"{uuid.uuid4().hex}@{domain}"
 
 
-def compose(mail: RenderedMail, envelope: Envelope, date: datetime) -> bytes:
+@dataclass(frozen=True, slots=True)
+class CalendarPart:
+    """An iCalendar object to send as iMIP: ``method`` must match the object's METHOD."""
+
+    data: bytes
+    method: str
+
+
+def compose(
+    mail: RenderedMail, envelope: Envelope, date: datetime, calendar: CalendarPart | None = None
+) -> bytes:
     message = EmailMessage(policy=SMTP)
     message["From"] = Address(display_name=envelope.from_name, addr_spec=envelope.from_address)
     message["To"] = ", ".join(envelope.to)
@@ -53,6 +67,15 @@ def compose(mail: RenderedMail, envelope: Envelope, date: datetime) -> bytes:
     message["X-Kollegan-Kind"] = envelope.kind
     message.set_content(mail.text, subtype="plain", charset="utf-8", cte="quoted-printable")
     message.add_alternative(mail.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    if calendar is not None:
+        # base64 keeps the iCalendar's CRLF line endings exactly as written
+        message.add_alternative(
+            calendar.data,
+            maintype="text",
+            subtype="calendar",
+            params={"method": calendar.method, "charset": "utf-8"},
+            cte="base64",
+        )
     return message.as_bytes()
 
 

@@ -44,14 +44,22 @@ class Renderer:
         self._env = _environment()
 
     def render(self, name: str, locale: str, context: Mapping[str, Any]) -> RenderedMail:
-        language = locale if locale in Locale.__members__.values() else DEFAULT_LOCALE
-        values = {**context, "locale": language, "fmt": _Formatter(language)}
-        subject = self._one(name, language, "subject", values)
+        values = self._values(locale, context)
+        subject = self._one(name, values["locale"], "subject", values)
         return RenderedMail(
             subject=" ".join(subject.split()),
-            text=self._one(name, language, "txt", values),
-            html=self._one(name, language, "html", values),
+            text=self._one(name, values["locale"], "txt", values),
+            html=self._one(name, values["locale"], "html", values),
         )
+
+    def render_part(self, name: str, locale: str, part: str, context: Mapping[str, Any]) -> str:
+        """One more part of a mail's templates (e.g. an iMIP ``comment``), as plain text."""
+        values = self._values(locale, context)
+        return self._one(name, values["locale"], part, values).strip()
+
+    def _values(self, locale: str, context: Mapping[str, Any]) -> dict[str, Any]:
+        language = locale if locale in Locale.__members__.values() else DEFAULT_LOCALE
+        return {**context, "locale": language, "fmt": Formatter(language)}
 
     def _one(self, name: str, locale: str, kind: str, values: Mapping[str, Any]) -> str:
         try:
@@ -61,7 +69,7 @@ class Renderer:
         return template.render(values)
 
 
-class _Formatter:
+class Formatter:
     """Dates and times in the reader's language and zone (templates call ``fmt.when(...)``)."""
 
     def __init__(self, locale: str) -> None:
