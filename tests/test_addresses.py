@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 from core.addresses import (
     MAX_ADDRESS_LENGTH,
+    MAX_LOCAL_LENGTH,
     TOKEN_ALPHABET,
     TOKEN_LENGTH,
-    MAX_LOCAL_LENGTH,
     AgentAddress,
     ReplyAddress,
     RoleAddress,
