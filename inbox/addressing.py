@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from core.addresses import AgentAddress, Recipient, RoleAddress, decode_address
+from core.addresses import AgentAddress, Recipient, ReplyAddress, RoleAddress, decode_address
 from core.errors import AddressError
 from store import companies
 from store.db import Database
@@ -78,6 +78,11 @@ class RecipientResolver:
             return True, None, None
         if isinstance(recipient, RoleAddress):
             canonical = f"{recipient.role}@{self._domain}"
+            return True, ResolvedRecipient(address, recipient, None, None, canonical), None
+        if isinstance(recipient, ReplyAddress):
+            # Only the grammar here: the worker checks the signature with authority and
+            # records a refusal, so a forged or expired reply is kept and visible.
+            canonical = recipient.render(self._domain)
             return True, ResolvedRecipient(address, recipient, None, None, canonical), None
         with self._lock:
             cached = self._cache.get(recipient.token)

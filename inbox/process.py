@@ -14,7 +14,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from core.addresses import Recipient, RoleAddress, decode_address
+from core.addresses import AgentAddress, Recipient, decode_address
 from core.errors import AddressError, ParseError
 from core.types import InboundStatus
 from inbox.parse import ParsedMessage, parse_message
@@ -124,7 +124,7 @@ def _resolve(
     except AddressError as exc:
         return None, f"recipient no longer ours: {exc}"
     sender = message.from_address or ""
-    if isinstance(recipient, RoleAddress):
+    if not isinstance(recipient, AgentAddress):  # postmaster, or a reply address of ours
         return Delivery(row, message, recipient, None, None, sender, False, now), None
     if row.agent_id is None or row.company_id is None:
         return None, "no agent recorded for the recipient"

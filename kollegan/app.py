@@ -8,7 +8,10 @@ from typing import Any
 
 from agent.connectors import Connector, RecordingConnector
 from core.clock import Clock, SystemClock
+from core.errors import SettingsError
+from core.links import Links
 from core.settings import Settings
+from core.signing import TokenSigner
 from inbox.addressing import RecipientResolver
 from inbox.ingest import Accepted
 from inbox.smtp import IntakeHandler, SmtpIntake, SmtpOptions
@@ -19,6 +22,7 @@ from scheduler.queue import make_huey
 from scheduler.tasks import TaskContext, Tasks, register_tasks
 from store.db import Database
 from web.app import create_web_app
+from web.portal import Portal
 from web.webhooks import MailgunEndpoint
 
 
@@ -31,6 +35,7 @@ class App:
     renderer: Renderer
     resolver: RecipientResolver
     tasks: Tasks
+    links: Links
     extra: dict[str, Any] = field(default_factory=dict)
 
     def on_stored(self, accepted: Accepted) -> None:
@@ -70,7 +75,16 @@ class App:
             now=self.clock.now,
             on_stored=self.on_stored,
         )
-        return create_web_app(self.db, endpoint)
+        portal = Portal(
+            db=self.db,
+            links=self.links,
+            now=self.clock.now,
+            commands=self.tasks.ctx.commands,
+            mail_domain=self.settings.mail_domain,
+            default_timezone=self.settings.default_timezone,
+            after_change=self.tasks.deliver_due,
+        )
+        return create_web_app(self.db, endpoint, portal)
 
     def close(self) -> None:
         self.db.dispose()
@@ -92,15 +106,20 @@ def build_app(
     )
     if huey is None:
         huey = make_huey(redis_url=settings.redis_url, queue_path=settings.queue_path)
+    if not settings.secret_key:  # load_settings makes one; a hand-built Settings must say
+        raise SettingsError("KOLLEGAN_SECRET_KEY is required: links and reply addresses are signed")
+    links = Links(
+        settings.effective_public_url, settings.mail_domain, TokenSigner(settings.secret_key)
+    )
     context = TaskContext(
         db=db,
         clock=clock,
         sender=sender,
-        commands=build_commands(settings, renderer),
+        commands=build_commands(settings, renderer, links),
         mail_domain=settings.mail_domain,
         webhook_window=settings.mailgun_max_age,
         jobs=build_jobs(settings, renderer, connector or RecordingConnector()),
     )
     tasks = register_tasks(huey, context)
     resolver = RecipientResolver(db, settings.mail_domain)
-    return App(settings, db, clock, sender, renderer, resolver, tasks)
+    return App(settings, db, clock, sender, renderer, resolver, tasks, links)

@@ -123,7 +123,9 @@ def test_inject_then_list_meetings_outbox_and_inbound(cli: Cli, tmp_path: Path) 
     assert meeting["status"] == "scheduled"
     assert meeting["sequence"] == 0
 
-    [mail] = cli.json("outbox", "list")
+    [accepted] = cli.json("outbox", "list", "--kind", "imip-reply")  # the agent said yes
+    assert (accepted["to"], accepted["status"]) == (["anna@acme.example"], "sent")
+    [mail] = cli.json("outbox", "list", "--kind", "pre-brief")
     assert set(mail) >= {"id", "kind", "to", "subject", "status", "meeting_uid"}
     assert (mail["kind"], mail["to"], mail["meeting_uid"]) == (
         "pre-brief",

@@ -18,6 +18,7 @@ from huey import MemoryHuey
 from core.clock import FixedClock
 from core.types import InboundStatus, OutboundStatus, Source
 from inbox.ingest import accept
+from inbox.parse import parse_message
 from kollegan.app import App, build_app
 from scheduler.tasks import run_process_inbound
 from store import inbound, meetings, outbound
@@ -118,8 +119,10 @@ def test_real_invitation_becomes_a_meeting(
 ) -> None:
     starts = datetime.fromisoformat(start)
     app = app_at(starts - timedelta(days=2))  # two days ahead: the pre-brief waits
-    address = create_company(app)
     raw = (corpus / name).read_bytes()
+    # the sender writes from one of the company's verified domains: trusted, not held
+    sender_domain = parse_message(raw).from_domain or "acme.example"
+    address = create_company(app, domains=("acme.example", sender_domain))
     resolved = app.resolver.resolve(address)
     assert resolved is not None
     stored = accept(
@@ -145,7 +148,7 @@ def test_real_invitation_becomes_a_meeting(
             assert meeting.join_url is None
         else:
             assert (meeting.join_url or "").startswith(join)
-        briefs = {b.meeting_id: b for b in outbound.list_outbound(session)}
+        briefs = {b.meeting_id: b for b in outbound.list_outbound(session, kind="pre-brief")}
         assert set(briefs) == {m.id for m in found}  # every occurrence has its pre-brief
         brief = briefs[meeting.id]
         assert brief.kind == "pre-brief"

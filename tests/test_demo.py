@@ -38,7 +38,8 @@ def test_demo_on_a_fresh_data_dir(tmp_path: Path) -> None:
     assert "underlaget gick till anna.berg@demo.example" in out
     assert "Styrgruppsmöte: budget 2027" in out
     assert "Erik Lind <erik.lind@demo.example>" in out
-    assert len(list((tmp_path / "var" / "outbox" / "new").iterdir())) == 1
+    # the pre-brief, and the agent's acceptance (an iMIP REPLY) to the organizer
+    assert len(list((tmp_path / "var" / "outbox" / "new").iterdir())) == 2
 
     again = subprocess.run(
         [str(kollegan), "demo"],
@@ -50,4 +51,4 @@ def test_demo_on_a_fresh_data_dir(tmp_path: Path) -> None:
         check=False,
     )
     assert again.returncode == 0, again.stderr  # the demo company is reused, not duplicated
-    assert len(list((tmp_path / "var" / "outbox" / "new").iterdir())) == 2
+    assert len(list((tmp_path / "var" / "outbox" / "new").iterdir())) == 4

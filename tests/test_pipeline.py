@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import smtplib
 from datetime import timedelta
+from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -36,6 +37,10 @@ def invitation(to: str, **overrides: Any) -> bytes:
     return sample_invitation(**values)
 
 
+def kind_of(mails: list[EmailMessage], kind: str) -> list[EmailMessage]:
+    return [mail for mail in mails if mail["X-Kollegan-Kind"] == kind]
+
+
 def send(host: str, port: int, to: str, raw: bytes, mail_from: str = ORGANIZER) -> None:
     with smtplib.SMTP(host, port, timeout=10) as client:
         client.sendmail(mail_from, [to], raw)
@@ -58,13 +63,15 @@ def test_invitation_by_smtp_becomes_a_meeting_and_a_prebrief(app: Any, acme: str
         assert meeting.join_url == TEAMS
         assert meeting.organizer_email == ORGANIZER
         assert meeting.status == MeetingStatus.SCHEDULED
-        [brief] = outbound.list_outbound(session)
-        assert brief.kind == "pre-brief"
+        [brief] = outbound.list_outbound(session, kind="pre-brief")
         assert brief.recipients == [ORGANIZER]
         assert brief.status == OutboundStatus.SENT
         assert brief.send_at == NOW  # closer than the 24 h lead time: at once
+        [accepted] = outbound.list_outbound(session, kind="imip-reply")  # the agent's REPLY
+        assert accepted.recipients == [ORGANIZER]
+        assert accepted.status == OutboundStatus.SENT
 
-    [mail] = maildir_messages(app.settings.maildir_path)
+    [mail] = kind_of(maildir_messages(app.settings.maildir_path), "pre-brief")
     assert mail["To"] == ORGANIZER
     assert mail["Auto-Submitted"] == "auto-generated"
     assert mail["In-Reply-To"] == "<inv-1@acme.example>"
@@ -87,8 +94,11 @@ def test_same_message_twice_has_one_effect(app: Any, acme: str) -> None:
     with app.db.reader() as session:
         assert len(inbound.list_inbound(session)) == 1
         assert len(meetings.list_meetings(session)) == 1
-        assert len(outbound.list_outbound(session)) == 1
-    assert len(maildir_messages(app.settings.maildir_path)) == 1
+        assert sorted(r.kind for r in outbound.list_outbound(session)) == [
+            "imip-reply",
+            "pre-brief",
+        ]
+    assert len(maildir_messages(app.settings.maildir_path)) == 2
 
 
 def test_update_with_higher_sequence_moves_the_meeting(app: Any, acme: str) -> None:
@@ -117,7 +127,7 @@ def test_update_with_higher_sequence_moves_the_meeting(app: Any, acme: str) -> N
         [meeting] = meetings.list_meetings(session)
         assert meeting.start == later
         assert meeting.sequence == 1
-        [brief] = outbound.list_outbound(session)
+        [brief] = outbound.list_outbound(session, kind="pre-brief")
         assert brief.status == OutboundStatus.SCHEDULED
         assert brief.send_at == later - timedelta(hours=24)
         statuses = [r.reason for r in inbound.list_inbound(session)]
@@ -136,7 +146,7 @@ def test_cancelled_meeting_gets_no_prebrief(app: Any, acme: str) -> None:
     with app.db.reader() as session:
         [meeting] = meetings.list_meetings(session)
         assert meeting.status == MeetingStatus.CANCELLED
-        [brief] = outbound.list_outbound(session)
+        [brief] = outbound.list_outbound(session, kind="pre-brief")
         assert brief.status == OutboundStatus.CANCELLED
 
 

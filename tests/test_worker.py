@@ -140,7 +140,7 @@ def _run_consumer(app: App, stored: list[int], timeout: float = 30.0) -> None:
         while time.monotonic() < deadline:
             with app.db.reader() as session:
                 sent = outbound.list_outbound(session, status="sent")
-            if len(sent) == len(stored):
+            if len(sent) == 2 * len(stored):  # a pre-brief and the agent's acceptance each
                 return
             time.sleep(0.05)
         raise AssertionError("the consumer did not finish in time")
@@ -155,7 +155,7 @@ def _pipeline_through(app: App) -> None:
     with app.db.reader() as session:
         assert {r.status for r in inbound.list_inbound(session)} == {InboundStatus.PROCESSED}
         assert len(meetings.list_meetings(session)) == 5
-    assert len(maildir_messages(app.settings.maildir_path)) == 5
+    assert len(maildir_messages(app.settings.maildir_path)) == 10
 
 
 @pytest.mark.integration
