@@ -24,6 +24,7 @@ from agent.lifecycle import (
     plan_attach,
 )
 from agent.meeting_mail import plan_meeting_mail
+from agent.readers import briefing_reader
 from core.settings import Settings
 from core.types import MeetingStatus, OutboundKind
 from outbox.render import Renderer
@@ -127,10 +128,14 @@ def _downgrade(
 ) -> None:
     meeting.mode = AFTER_THE_FACT
     meeting.next_attach_at = None
+    reader = briefing_reader(session, meeting, settings)
+    if reader is None:
+        return
     plan_meeting_mail(
         session,
         meeting,
         kind=OutboundKind.NOTES_REQUEST,
+        reader=reader,
         send_at=now,
         settings=settings,
         renderer=renderer,

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from agent.prebrief import organizer_reader
+from agent.readers import organizer_reader
 from core.addresses import AgentAddress, decode_address
 from core.errors import AddressError
 from core.links import Links

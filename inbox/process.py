@@ -128,9 +128,6 @@ def _resolve(
         return Delivery(row, message, recipient, None, None, sender, False, now), None
     if row.agent_id is None or row.company_id is None:
         return None, "no agent recorded for the recipient"
-    trusted = companies.is_member(session, row.company_id, sender) or bool(
-        message.from_domain
-        and companies.has_verified_domain(session, row.company_id, message.from_domain)
-    )
+    trusted = bool(sender) and companies.is_trusted(session, row.company_id, sender)
     delivery = Delivery(row, message, recipient, row.company_id, row.agent_id, sender, trusted, now)
     return delivery, None

@@ -212,3 +212,12 @@ def list_admins(session: Session, company_id: int) -> Sequence[User]:
 def is_admin(session: Session, company_id: int, email: str) -> bool:
     """True for an owner or admin of the whole company."""
     return any(user.email == email.strip().lower() for user in list_admins(session, company_id))
+
+
+def is_trusted(session: Session, company_id: int, email: str) -> bool:
+    """A member of the company, or an address at one of its verified domains."""
+    email = email.strip().lower()
+    domain = email.rsplit("@", 1)[1] if "@" in email else ""
+    return is_member(session, company_id, email) or bool(
+        domain and has_verified_domain(session, company_id, domain)
+    )

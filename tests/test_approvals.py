@@ -111,7 +111,7 @@ def test_the_approve_link_asks_first_and_the_button_approves(
     assert outbound_kinds(app) == ["approval-request", "imip-reply", "pre-brief"]
     with app.db.reader() as session:
         [brief] = outbound.list_outbound(session, kind="pre-brief")
-        assert brief.recipients == [OUTSIDER]
+        assert brief.recipients == ["anna@acme.example"]  # briefs stay in the company
         assert brief.status == OutboundStatus.SCHEDULED  # the meeting is three days away
     assert len(mails(app, "imip-reply")) == 1  # sent at once, after the decision
 

@@ -171,28 +171,49 @@ def test_google_meet_update(app: App, company: str) -> None:
 
 
 HIDDEN_CASES = [
-    # file, title, UTC start, organizer — forwarded by bo@acme.example unless direct
-    ("gmail-inline-forward-sv.eml", "Styrelsemöte", "2026-12-09T09:00:00Z", "anna@partner.example"),
+    # file, title, UTC start, organizer, who gets the brief (a partner's invitation that
+    # bo@acme.example forwarded: the brief goes to Bo and stays in the company)
+    (
+        "gmail-inline-forward-sv.eml",
+        "Styrelsemöte",
+        "2026-12-09T09:00:00Z",
+        "anna@partner.example",
+        "bo@acme.example",
+    ),
     (
         "outlook-forward-attached-sv.eml",
         "Projektmöte Q1",
         "2027-01-12T12:00:00Z",
         "cecilia@partner.example",
+        "bo@acme.example",
     ),
     (
         "outlook-winmail-sv.eml",
         "Leverantörsgenomgång",
         "2027-01-20T08:00:00Z",
         "dan@partner.example",
+        "dan@partner.example",
     ),
-    ("smime-multipart-signed.eml", "Ledningsgrupp", "2027-02-03T07:30:00Z", "eva@acme.example"),
-    ("smime-opaque-signed.eml", "Kvartalsuppföljning", "2027-03-10T13:00:00Z", "eva@acme.example"),
+    (
+        "smime-multipart-signed.eml",
+        "Ledningsgrupp",
+        "2027-02-03T07:30:00Z",
+        "eva@acme.example",
+        "eva@acme.example",
+    ),
+    (
+        "smime-opaque-signed.eml",
+        "Kvartalsuppföljning",
+        "2027-03-10T13:00:00Z",
+        "eva@acme.example",
+        "eva@acme.example",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("name", "title", "start", "organizer"), HIDDEN_CASES)
+@pytest.mark.parametrize(("name", "title", "start", "organizer", "briefed"), HIDDEN_CASES)
 def test_hidden_invitations_become_meetings(
-    app: App, name: str, title: str, start: str, organizer: str
+    app: App, name: str, title: str, start: str, organizer: str, briefed: str
 ) -> None:
     from core.types import Role
     from store import companies
@@ -211,3 +232,6 @@ def test_hidden_invitations_become_meetings(
         assert row.status == InboundStatus.PROCESSED, row.reason
         [meeting] = meetings.list_meetings(session)
     assert (meeting.title, meeting.start, meeting.organizer_email) == (title, utc(start), organizer)
+    with app.db.reader() as session:
+        [brief] = outbound.list_outbound(session, kind="pre-brief")
+    assert brief.recipients == [briefed]

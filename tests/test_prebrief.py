@@ -7,13 +7,9 @@ from typing import Any
 
 import pytest
 
-from agent.prebrief import (
-    Reader,
-    agenda_text,
-    prebrief_context,
-    prebrief_send_at,
-    reader_zone,
-)
+from agent.meeting_mail import agenda_text, meeting_context
+from agent.prebrief import prebrief_send_at
+from agent.readers import Reader, reader_zone
 from outbox.render import Renderer
 from store.models import Attendee, Meeting
 from tests.conftest import NOW
@@ -84,7 +80,7 @@ def _meeting() -> Meeting:
 @pytest.mark.parametrize("locale", ["sv", "en"])
 def test_rendered_prebrief_matches_its_snapshots(locale: str) -> None:
     reader = Reader("anna@acme.example", "Anna Berg", locale, "Europe/Stockholm")
-    context: dict[str, Any] = prebrief_context(
+    context: dict[str, Any] = meeting_context(
         _meeting(), reader, "acme.abcdefghijkm@kollegan.test", "kollegan.test"
     )
     mail = Renderer().render("pre-brief", locale, context)
@@ -96,7 +92,7 @@ def test_rendered_prebrief_matches_its_snapshots(locale: str) -> None:
 
 def test_html_is_escaped() -> None:
     reader = Reader("anna@acme.example", "Anna", "sv", "Europe/Stockholm")
-    context = prebrief_context(_meeting(), reader, "a@kollegan.test", "kollegan.test")
+    context = meeting_context(_meeting(), reader, "a@kollegan.test", "kollegan.test")
     mail = Renderer().render("pre-brief", "sv", context)
     assert "Styrgrupp &lt;Q4&gt; &amp; budget" in mail.html
     assert "Styrgrupp <Q4> & budget" in mail.text
@@ -104,12 +100,12 @@ def test_html_is_escaped() -> None:
 
 def test_times_are_shown_in_the_readers_zone() -> None:
     reader = Reader("anna@acme.example", "Anna", "en", "America/New_York")
-    context = prebrief_context(_meeting(), reader, "a@kollegan.test", "kollegan.test")
+    context = meeting_context(_meeting(), reader, "a@kollegan.test", "kollegan.test")
     mail = Renderer().render("pre-brief", "en", context)
     assert "Tuesday 1 December 2026, 08:00–09:30 (America/New_York)" in mail.text
 
 
 def test_unknown_language_falls_back_to_swedish() -> None:
     reader = Reader("anna@acme.example", "Anna", "fi", "Europe/Stockholm")
-    context = prebrief_context(_meeting(), reader, "a@kollegan.test", "kollegan.test")
+    context = meeting_context(_meeting(), reader, "a@kollegan.test", "kollegan.test")
     assert Renderer().render("pre-brief", "fi", context).subject.startswith("Inför mötet")

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent.prebrief import reader_zone
+from agent.readers import reader_zone
 from calendar_sync.withdraw import withdraw_series
 from core.errors import NotFoundError, SignatureError, TokenExpiredError
 from core.types import MeetingStatus
