@@ -4,15 +4,30 @@ RRULE, RDATE, EXDATE and overrides (RECURRENCE-ID, RANGE=THISANDFUTURE) are the 
 get right; this module turns its answer into :class:`~calendar_sync.ical.EventData`, one per
 occurrence, each keyed by its original start (``recurrence_id``) so that an occurrence keeps
 its identity when it is moved.
+
+One correction: RFC 5545 §3.8.5.3 says every generated occurrence lasts *exactly* as long as
+the component it repeats (DTEND − DTSTART; with DURATION, its days on the wall clock and its
+hours exactly). The library adds the duration on the wall clock instead, so an occurrence that
+crosses a DST change came out an hour long or short, or even ended before it began (a 02:30
+meeting on the night the clocks go forward). :func:`_exact_end` puts the end right.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import recurring_ical_events  # type: ignore[import-untyped]
 
-from calendar_sync.ical import EventData, calendar_zone, event_data, read_calendar
+from calendar_sync.ical import (
+    EventData,
+    calendar_zone,
+    event_data,
+    read_calendar,
+    recurrence_key,
+)
 from calendar_sync.merge import components_for
 from core.errors import CalendarError
 
@@ -37,6 +52,9 @@ def expand(
         return sorted((e for e in found if e.start is not None), key=lambda e: e.start or end)
     if any(_too_frequent(e) for e in events):
         raise CalendarError("meetings do not repeat every second or minute", "bad-rule")
+    master = next((e for e in events if e.get("RECURRENCE-ID") is None), None)
+    ranges = sorted((_key(e), e) for e in events if _is_range(e))
+    moved = {_key(e) for e in events if e.get("RECURRENCE-ID") is not None}
     try:
         query = recurring_ical_events.of(calendar, skip_bad_series=True)
         occurrences = []
@@ -46,8 +64,12 @@ def expand(
             occurrence = event_data(component, floating)
             if occurrence.start is not None and occurrence.start >= end:
                 break
-            if occurrence.uid == uid:
-                occurrences.append(occurrence)
+            if occurrence.uid != uid:
+                continue
+            if occurrence.recurrence_id not in moved and master is not None:
+                base = _base_for(occurrence.recurrence_id, master, ranges)
+                occurrence = _exact_end(component, occurrence, base)
+            occurrences.append(occurrence)
     except CalendarError:
         raise
     except Exception as exc:  # the library's errors for broken rules
@@ -64,3 +86,61 @@ def _too_frequent(event: object) -> bool:
         if rule is not None and str(rule.get("FREQ", [""])[0]).upper() in ("SECONDLY", "MINUTELY"):
             return True
     return False
+
+
+def _key(component: Any) -> str:
+    try:
+        return recurrence_key(component.decoded("RECURRENCE-ID"), "UTC")
+    except Exception as exc:
+        raise CalendarError("unreadable RECURRENCE-ID", "bad-value") from exc
+
+
+def _is_range(component: Any) -> bool:
+    prop = component.get("RECURRENCE-ID")
+    return str(getattr(prop, "params", {}).get("RANGE", "")).upper() == "THISANDFUTURE"
+
+
+def _base_for(key: str, master: Any, ranges: Sequence[tuple[str, Any]]) -> Any:
+    """The component a generated occurrence repeats: the last THISANDFUTURE override at or
+    before it, else the master (keys are UTC ``YYYYMMDDTHHMMSSZ``, so they sort by time)."""
+    base = master
+    for range_key, component in ranges:
+        if range_key <= key:
+            base = component
+    return base
+
+
+def _aware(value: Any) -> bool:
+    return isinstance(value, datetime) and value.tzinfo is not None
+
+
+def _exact_end(component: Any, occurrence: EventData, base: Any) -> EventData:
+    """The occurrence ending exactly the base's duration after it starts (RFC 5545
+    §3.8.5.3), where the library's wall-clock end came from that duration (an RDATE PERIOD
+    keeps its own end; floating and all-day times have no DST to cross)."""
+    start, end = _decoded(component, "DTSTART"), _decoded(component, "DTEND")
+    base_start = _decoded(base, "DTSTART")
+    if occurrence.start is None or not (_aware(start) and _aware(end) and _aware(base_start)):
+        return occurrence
+    base_end, duration = _decoded(base, "DTEND"), _decoded(base, "DURATION")
+    if _aware(base_end):
+        if end - start != base_end - base_start:
+            return occurrence
+        exact = occurrence.start + (base_end.astimezone(UTC) - base_start.astimezone(UTC))
+    elif isinstance(duration, timedelta):
+        if end - start != duration:
+            return occurrence
+        days = timedelta(days=duration.days)
+        exact = (start + days).astimezone(UTC) + (duration - days)
+    else:
+        return occurrence
+    return replace(occurrence, end=max(exact, occurrence.start))
+
+
+def _decoded(component: Any, name: str) -> Any:
+    if component.get(name) is None:
+        return None
+    try:
+        return component.decoded(name)
+    except Exception:  # a broken property: the library's value stands
+        return None
