@@ -7,14 +7,16 @@ DTSTAMP; an older one is stale and changes nothing; the very same one changes no
 
 - REQUEST with the master: the master is replaced; overrides the organizer did not send again
   and that are older than the new master go (an updated series re-sends its exceptions).
-- REQUEST with only overrides: each replaces (or adds) that occurrence.
+- REQUEST with only overrides: each replaces (or adds) that occurrence; one with a lower
+  SEQUENCE than the master was sent before the series changed, and is stale.
 - CANCEL of the master: the series is cancelled.
 - CANCEL of an occurrence: it is excluded (EXDATE) and its override dropped; with
-  RANGE=THISANDFUTURE the series ends before it (RRULE UNTIL).
+  RANGE=THISANDFUTURE the series ends before it (RRULE UNTIL; never later than it did).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -68,10 +70,10 @@ def merge_request(stored: bytes, incoming: Calendar, uid: str) -> Merged:
     zones = {str(z.get("TZID")): z for z in calendar.walk("VTIMEZONE")}
     current = components_for(calendar, uid)
     by_key = {_key(c): c for c in current}
-    arriving = components_for(incoming, uid)
+    arriving = sorted(components_for(incoming, uid), key=_key)  # the master first
     outcome = Outcome.UNCHANGED
     for component in arriving:
-        verdict = _compare(component, by_key.get(_key(component)))
+        verdict = _compare(component, by_key.get(_key(component)), by_key.get(""))
         if verdict is Outcome.STALE and outcome is Outcome.UNCHANGED:
             outcome = Outcome.STALE
         if verdict is not Outcome.APPLIED:
@@ -144,12 +146,22 @@ def _end_before(master: Event, value: Any) -> None:
         )
     else:
         until = value - timedelta(days=1)
+    earlier = rule.get("UNTIL")
+    if earlier:
+        # a late cancel must not lengthen the series; a DATE against a DATE-TIME (or naive
+        # against aware) cannot be compared: then the new end
+        with contextlib.suppress(TypeError):
+            until = min(until, earlier[0])
     rule.pop("COUNT", None)
     rule["UNTIL"] = [until]
 
 
-def _compare(component: Event, stored: Event | None) -> Outcome:
+def _compare(component: Event, stored: Event | None, master: Event | None) -> Outcome:
+    """How an arriving component stands to the stored one it names; an occurrence we have
+    no override for is measured against the master (older than the series: stale)."""
     if stored is None:
+        if master is not None and _sequence(component) < _sequence(master):
+            return Outcome.STALE
         return Outcome.APPLIED
     new_sequence, old_sequence = _sequence(component), _sequence(stored)
     if new_sequence != old_sequence:
