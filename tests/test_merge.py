@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 from icalendar import Calendar
@@ -230,7 +231,7 @@ def test_cancel_this_and_future_ends_the_series_before_it() -> None:
     merged = merge_cancel(stored, _calendar(cancel), UID)
     assert merged.outcome is Outcome.APPLIED
     assert [s for _, s, _ in _starts(merged.ical)] == ["03-01 09:00", "03-08 09:00", "03-15 09:00"]
-    rule = read_calendar(merged.ical).walk("VEVENT")[0]["RRULE"]
+    rule: Any = read_calendar(merged.ical).walk("VEVENT")[0]["RRULE"]
     assert "COUNT" not in rule
     assert rule["UNTIL"] == [(MONDAY + 3 * WEEK).astimezone(UTC) - timedelta(seconds=1)]
 
@@ -266,7 +267,7 @@ def test_cancel_this_and_future_of_an_all_day_series() -> None:
     assert b"VALUE=DATE:20270304" in cancel
     merged = merge_cancel(stored, _calendar(cancel), UID)
     assert merged.outcome is Outcome.APPLIED
-    rule = read_calendar(merged.ical).walk("VEVENT")[0]["RRULE"]
+    rule: Any = read_calendar(merged.ical).walk("VEVENT")[0]["RRULE"]
     assert rule["UNTIL"] == [date(2027, 3, 3)]
     assert len(_starts(merged.ical)) == 3
 
