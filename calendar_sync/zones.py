@@ -7,6 +7,8 @@ Amsterdam, Berlin, …``), or a custom VTIMEZONE with any TZID at all (``Customi
 time is an IANA id wherever one can be found — from the id itself, from the Windows table, or
 failing those by matching the zone's UTC offsets over two years against the IANA database
 (preferring the reader's own zone, then Europe, when several match) — else the TZID as given.
+Where a display name names several cities, the reader's own zone wins, then Windows' own
+meaning of the name.
 """
 
 from __future__ import annotations
@@ -87,7 +89,7 @@ def match_by_offsets(tz: tzinfo, near: datetime, preferred: str, hint: str = "")
         wanted = tuple(s.astimezone(tz).utcoffset() for s in samples)
     except Exception:  # a broken VTIMEZONE: no match rather than a crash
         return None
-    return _first_matching(wanted, samples, preferred, _named_cities(hint))
+    return _first_matching(wanted, samples, preferred, _named_cities(hint, preferred))
 
 
 @functools.lru_cache(maxsize=256)
@@ -101,16 +103,29 @@ def _first_matching(
     return next((name for name in candidates if _offsets(name, samples) == wanted), None)
 
 
-def _named_cities(hint: str) -> tuple[str, ...]:
-    """IANA zones whose city appears in a display name ("Kuala Lumpur, Singapore")."""
+def _named_cities(hint: str, preferred: str) -> tuple[str, ...]:
+    """IANA zones whose city appears in a display name ("Kuala Lumpur, Singapore"): the
+    reader's own zone first, then the zone Windows means by that name (the Windows table's
+    targets: "Amsterdam, Berlin, …, Vienna" is Berlin), then the usual ones (PREFERRED)."""
     words = " " + " ".join(re.findall(r"[^\W\d_]+", _unescape(hint).lower())) + " "
     if len(words) < 6:
         return ()
-    return tuple(
+    named = [
         name
         for name in _all_zones()
         if " " + name.rsplit("/", 1)[-1].replace("_", " ").lower() + " " in words
+    ]
+    return tuple(
+        sorted(
+            named,
+            key=lambda n: (n != preferred, n not in _windows_targets(), n not in PREFERRED),
+        )
     )
+
+
+@functools.cache
+def _windows_targets() -> frozenset[str]:
+    return frozenset(str(name) for name in WINDOWS_TO_OLSON.values())
 
 
 def _offsets(name: str, samples: tuple[datetime, ...]) -> tuple[timedelta | None, ...]:
@@ -165,5 +180,5 @@ def zone_from_display_name(tzid: str, near: datetime, preferred: str) -> str | N
         offsets = [moment.astimezone(zone).utcoffset() for moment in (winter, summer)]
         return min(o for o in offsets if o is not None)
 
-    candidates = (*_named_cities(tzid), preferred, *PREFERRED, *_all_zones())
+    candidates = (*_named_cities(tzid, preferred), preferred, *PREFERRED, *_all_zones())
     return next((name for name in candidates if standard(name) == offset), None)
