@@ -11,9 +11,9 @@ Every message leaves a :class:`~store.models.CalendarEvent` row saying what it d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from icalendar import Calendar
@@ -28,8 +28,15 @@ from calendar_sync.ical import (
     read_calendars,
 )
 from calendar_sync.itip import refusal_for
-from calendar_sync.plan import Cancel, Create, Existing, Update, plan_occurrences
-from calendar_sync.recurrence import expand
+from calendar_sync.plan import (
+    Cancel,
+    Create,
+    Existing,
+    Update,
+    follow_the_series,
+    plan_occurrences,
+)
+from calendar_sync.recurrence import expand, shifted_key
 from core.errors import CalendarError
 from core.types import MeetingStatus
 from store import meetings as store
@@ -122,6 +129,7 @@ def _request(run: _Run, calendar: Calendar, uid: str) -> str:
     session, source, now = run.session, run.source, run.now
     first = _first_event(calendar, uid, source)
     series = store.find_series(session, source.company_id, uid)
+    moved = None
     if series is None:
         if first.start is None:
             raise CalendarError(f"VEVENT {uid!r} has no DTSTART", "no-dtstart")
@@ -141,13 +149,13 @@ def _request(run: _Run, calendar: Calendar, uid: str) -> str:
         return f"{uid}: Kollegan was removed from this meeting; the update is not applied"
     else:
         merged = merge.merge_request(series.ical.encode(), calendar, uid)
-        outcome = merged.outcome
+        outcome, moved = merged.outcome, merged.moved
         if outcome is merge.Outcome.APPLIED:
             _update_series(series, merged, first, source, now)
     _log(run, "REQUEST", first, outcome.value, "")
     if outcome is not merge.Outcome.APPLIED:
         return f"{uid}: {outcome.value} (SEQUENCE {first.sequence})"
-    changes = sync_occurrences(session, series, now, source.default_timezone, source)
+    changes = sync_occurrences(session, series, now, source.default_timezone, source, moved=moved)
     run.applied.changes.extend(changes)
     return f"{uid}: " + _describe(changes)
 
@@ -273,8 +281,11 @@ def sync_occurrences(
     now: datetime,
     default_timezone: str,
     source: InvitationSource | None = None,
+    *,
+    moved: tuple[date | datetime, date | datetime] | None = None,
 ) -> list[MeetingChange]:
-    """Make the series' meetings match its occurrences from ``now`` to the horizon."""
+    """Make the series' meetings match its occurrences from ``now`` to the horizon
+    (``moved``: the master's DTSTART before and after an update; meetings follow)."""
     window_start = now - LOOKBACK
     window_end = now + HORIZON if series.recurring else None
     occurrences = (
@@ -289,10 +300,15 @@ def sync_occurrences(
         )
     )
     rows = {m.id: m for m in store.occurrences_of(session, series.id)}
-    existing = [
-        Existing(m.id, m.recurrence_id, m.start, m.status == MeetingStatus.CANCELLED)
-        for m in rows.values()
-    ]
+    existing = _existing(rows.values())
+    if moved is not None:
+        keys = follow_the_series(
+            existing,
+            lambda key: shifted_key(key, *moved),
+            {o.recurrence_id for o in occurrences},
+        )
+        _rekey(session, rows, keys)
+        existing = _existing(rows.values())
     actions = plan_occurrences(
         existing,
         occurrences,
@@ -321,6 +337,24 @@ def sync_occurrences(
         series.horizon_end = now + HORIZON
     session.flush()
     return changes
+
+
+def _existing(meetings: Iterable[Meeting]) -> list[Existing]:
+    return [
+        Existing(m.id, m.recurrence_id, m.start, m.status == MeetingStatus.CANCELLED)
+        for m in meetings
+    ]
+
+
+def _rekey(session: Session, rows: dict[int, Meeting], keys: dict[int, str]) -> None:
+    """Give meetings their occurrences' new keys, through placeholders: (company, UID,
+    recurrence) is unique, and a series moved by its interval swaps keys among meetings."""
+    for meeting_id in keys:
+        rows[meeting_id].recurrence_id = f"~{meeting_id}"
+    session.flush()
+    for meeting_id, key in keys.items():
+        rows[meeting_id].recurrence_id = key
+    session.flush()
 
 
 def extend_horizons(session: Session, now: datetime, default_timezone: str) -> list[MeetingChange]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -42,6 +42,8 @@ class Merged:
     outcome: Outcome
     sequence: int  # the master's SEQUENCE after the merge
     dtstamp: datetime | None
+    # the master's DTSTART before and after, when an update moved the series
+    moved: tuple[date | datetime, date | datetime] | None = None
 
 
 def components_for(calendar: Calendar, uid: str) -> list[Event]:
@@ -70,6 +72,7 @@ def merge_request(stored: bytes, incoming: Calendar, uid: str) -> Merged:
     zones = {str(z.get("TZID")): z for z in calendar.walk("VTIMEZONE")}
     current = components_for(calendar, uid)
     by_key = {_key(c): c for c in current}
+    before = _start(by_key.get(""))
     arriving = sorted(components_for(incoming, uid), key=_key)  # the master first
     outcome = Outcome.UNCHANGED
     for component in arriving:
@@ -90,7 +93,21 @@ def merge_request(stored: bytes, incoming: Calendar, uid: str) -> Merged:
     for zone in _timezones(incoming, arriving):
         zones[str(zone.get("TZID"))] = zone
     merged = _calendar(list(zones.values()), _ordered(by_key))
-    return _result(merged.to_ical(), merged, uid, Outcome.APPLIED)
+    result = _result(merged.to_ical(), merged, uid, Outcome.APPLIED)
+    after = _start(by_key.get(""))
+    if before is not None and after is not None and before != after:
+        return replace(result, moved=(before, after))
+    return result
+
+
+def _start(master: Event | None) -> date | datetime | None:
+    if master is None or master.get("DTSTART") is None:
+        return None
+    try:
+        value = master.decoded("DTSTART")
+    except Exception:  # an unreadable DTSTART: nothing to follow
+        return None
+    return value if isinstance(value, date) else None
 
 
 def merge_cancel(stored: bytes, incoming: Calendar, uid: str) -> Merged:

@@ -6,7 +6,7 @@ and occurrences beyond the horizon are left alone (the horizon moves forward eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -77,3 +77,21 @@ def plan_occurrences(
         ):
             actions.append(Cancel(row.meeting_id))
     return actions
+
+
+def follow_the_series(
+    existing: Sequence[Existing],
+    new_key_of: Callable[[str], str | None],
+    occurring: Collection[str],
+) -> dict[int, str]:
+    """When an update moved the whole series, each meeting follows its occurrence: meeting
+    id → its new recurrence key, for live meetings whose moved occurrence exists (so the
+    plan updates them, pre-brief and all, instead of cancelling one and creating another).
+    A key another meeting keeps is never taken."""
+    moves: dict[int, str] = {}
+    for row in existing:
+        target = None if row.cancelled else new_key_of(row.recurrence_id)
+        if target is not None and target != row.recurrence_id and target in occurring:
+            moves[row.meeting_id] = target
+    taken = {row.recurrence_id for row in existing if row.meeting_id not in moves}
+    return {meeting_id: key for meeting_id, key in moves.items() if key not in taken}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import recurring_ical_events  # type: ignore[import-untyped]
@@ -78,6 +78,29 @@ def expand(
         (o for o in occurrences if o.start is not None and start <= o.start < end),
         key=lambda o: (o.start, o.recurrence_id),
     )
+
+
+def shifted_key(key: str, before: date | datetime, after: date | datetime) -> str | None:
+    """The key an occurrence has once its series moved from ``before`` to ``after`` (the
+    master's DTSTART): the same wall-clock shift, as the organizer's calendar moves each
+    occurrence. None when the two cannot be compared (a DATE and a DATE-TIME, floating)."""
+    if isinstance(before, datetime) and isinstance(after, datetime):
+        if before.tzinfo is None or after.tzinfo is None:
+            return None
+        try:
+            instant = datetime.strptime(key, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        except ValueError:
+            return None
+        wall = instant.astimezone(before.tzinfo).replace(tzinfo=None)
+        wall += after.replace(tzinfo=None) - before.replace(tzinfo=None)
+        return recurrence_key(wall.replace(tzinfo=after.tzinfo), "UTC")
+    if isinstance(before, datetime) or isinstance(after, datetime):
+        return None
+    try:
+        day = datetime.strptime(key, "%Y%m%d").date()
+    except ValueError:
+        return None
+    return (day + (after - before)).strftime("%Y%m%d")
 
 
 def _too_frequent(event: object) -> bool:

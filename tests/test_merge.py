@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
 
 from calendar_sync.ical import read_calendar
 from calendar_sync.merge import Outcome, merge_cancel, merge_request, new_series
-from calendar_sync.recurrence import expand
+from calendar_sync.recurrence import expand, shifted_key
 from tests.calendars import (
     STOCKHOLM,
     Override,
@@ -286,3 +287,31 @@ def test_cancel_of_an_unknown_uid_changes_nothing() -> None:
     merged = merge_cancel(stored, _calendar(cancel_series(other)), UID)
     assert merged.outcome is Outcome.UNCHANGED
     assert merged.ical == stored
+
+
+# -- a moved series ---------------------------------------------------------------------------
+
+
+def test_merged_says_when_an_update_moved_the_series() -> None:
+    stored = _stored()
+    later = replace(SERIES, start=MONDAY + timedelta(hours=1), sequence=1)
+    moved = merge_request(stored, _calendar(request(later)), UID).moved
+    assert moved == (MONDAY, MONDAY + timedelta(hours=1))
+    renamed = replace(SERIES, title="Nytt namn", sequence=1)
+    assert merge_request(stored, _calendar(request(renamed)), UID).moved is None
+    one = replace(SERIES, overrides=(_moved(2, 1),))
+    only = merge_request(stored, _calendar(request(one, with_master=False)), UID)
+    assert only.outcome is Outcome.APPLIED
+    assert only.moved is None
+
+
+def test_an_occurrence_key_follows_the_series_on_the_wall_clock() -> None:
+    """09:00 → 10:00 every Monday: 08:00Z → 09:00Z in winter, 07:00Z → 08:00Z in summer."""
+    before, after = MONDAY, MONDAY + timedelta(hours=1)
+    assert shifted_key("20270301T080000Z", before, after) == "20270301T090000Z"
+    assert shifted_key("20270329T070000Z", before, after) == "20270329T080000Z"
+    london = MONDAY.astimezone(ZoneInfo("Europe/London")).replace(hour=9)  # and another zone
+    assert shifted_key("20270329T070000Z", before, london) == "20270329T080000Z"
+    assert shifted_key("20270301", date(2027, 3, 1), date(2027, 3, 3)) == "20270303"
+    assert shifted_key("20270301", date(2027, 3, 1), MONDAY) is None
+    assert shifted_key("20270301T080000Z", MONDAY.replace(tzinfo=None), MONDAY) is None

@@ -8,7 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from calendar_sync.ical import EventData
-from calendar_sync.plan import Cancel, Create, Existing, Update, plan_occurrences
+from calendar_sync.plan import (
+    Cancel,
+    Create,
+    Existing,
+    Update,
+    follow_the_series,
+    plan_occurrences,
+)
 
 NOW = datetime(2027, 3, 20, 8, 0, tzinfo=UTC)
 WINDOW_START = NOW - timedelta(hours=12)
@@ -159,3 +166,32 @@ def test_after_the_plan_the_window_matches_the_occurrences(
     for r in existing:
         if not WINDOW_START <= r.start < WINDOW_END:
             assert live[r.recurrence_id] == (not r.cancelled)
+
+
+def key(start: datetime) -> str:
+    return start.strftime("%Y%m%dT%H%M%SZ")
+
+
+def test_meetings_follow_their_occurrences_when_the_series_moves() -> None:
+    """Moved a week later: each meeting takes the next one's key (the keys swap among the
+    meetings themselves); a cancelled meeting, a key no occurrence has and a key another
+    meeting keeps are left to the plan."""
+    week = timedelta(days=7)
+    starts = [NOW + n * week for n in range(4)]
+    rows = [row(n, s) for n, s in enumerate(starts)]
+    rows.append(row(9, NOW - week, cancelled=True))
+    occurring = {key(s + week) for s in starts}
+
+    def a_week_later(k: str) -> str:
+        return key(datetime.strptime(k, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) + week)
+
+    moves = follow_the_series(rows, a_week_later, occurring)
+    assert moves == {n: key(starts[n] + week) for n in range(4)}  # not the cancelled one
+    # the last one's moved occurrence is beyond the window: it stays, and its key with it
+    occurring.remove(key(starts[3] + week))
+    moves = follow_the_series(rows, a_week_later, occurring)
+    assert moves == {0: key(starts[1]), 1: key(starts[2])}
+    # a cancelled meeting at the target keeps its key too
+    staying = [row(0, starts[0]), row(5, starts[1], cancelled=True)]
+    assert follow_the_series(staying, a_week_later, {key(starts[1])}) == {}
+    assert follow_the_series(rows, lambda _k: None, occurring) == {}
