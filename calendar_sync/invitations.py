@@ -133,11 +133,7 @@ def _request(run: _Run, calendar: Calendar, uid: str) -> str:
     if series is None:
         if first.start is None:
             raise CalendarError(f"VEVENT {uid!r} has no DTSTART", "no-dtstart")
-        twin = (
-            store.meeting_at(session, source.company_id, first.join_url, first.start)
-            if first.join_url
-            else None
-        )
+        twin = _twin(run, calendar, uid, first)
         if twin is not None:
             _log(run, "REQUEST", first, "duplicate", f"the same meeting as {twin.uid}")
             return f"{uid}: the same meeting as meeting {twin.id} (same join link and time)"
@@ -158,6 +154,27 @@ def _request(run: _Run, calendar: Calendar, uid: str) -> str:
     changes = sync_occurrences(session, series, now, source.default_timezone, source, moved=moved)
     run.applied.changes.extend(changes)
     return f"{uid}: " + _describe(changes)
+
+
+def _twin(run: _Run, calendar: Calendar, uid: str, first: EventData) -> Meeting | None:
+    """A live meeting of the company with the same join link at the same time: the same
+    meeting, invited to under another UID. A series is looked for at its first occurrence
+    in the window (its DTSTART may be long past)."""
+    if not first.join_url:
+        return None
+    start = first.start
+    if first.recurring:
+        occurrences = expand(
+            merge.new_series(calendar, uid),
+            uid,
+            run.now - LOOKBACK,
+            run.now + HORIZON,
+            default_timezone=run.source.default_timezone,
+        )
+        start = next((o.start for o in occurrences if o.status != "CANCELLED"), None)
+    if start is None:
+        return None
+    return store.meeting_at(run.session, run.source.company_id, first.join_url, start)
 
 
 def _new_series(run: _Run, calendar: Calendar, uid: str, first: EventData) -> MeetingSeries:
