@@ -44,7 +44,7 @@ class Series:
     vtimezone: bool = True  # a VTIMEZONE for the TZID, as Outlook and Google send
     attendees: tuple[str, ...] = ("erik@acme.example",)
     join_url: str | None = None
-    extra: dict[str, str] = field(default_factory=dict)  # more properties on the master
+    extra: dict[str, Any] = field(default_factory=dict)  # more properties on the master
 
 
 def _person(email: str, name: str | None = None, partstat: str = "NEEDS-ACTION") -> vCalAddress:
