@@ -27,7 +27,7 @@ from calendar_sync.ical import (
     event_data,
     read_calendars,
 )
-from calendar_sync.itip import refusal_for
+from calendar_sync.itip import CHECKED, refusal_for
 from calendar_sync.plan import (
     Cancel,
     Create,
@@ -103,7 +103,9 @@ def apply_invitation(
             raise CalendarError(f"iTIP method {method} is not one of RFC 5546's", "bad-method")
         if not calendar.walk("VEVENT"):
             raise CalendarError("the calendar holds no event", "no-vevent")
-        refusal = refusal_for(describe(calendar, source.default_timezone))
+        refusal = (
+            refusal_for(describe(calendar, source.default_timezone)) if method in CHECKED else None
+        )
         if refusal is not None:
             raise CalendarError(f"{method} without what RFC 5546 requires ({refusal})", refusal)
     run = _Run(session, source, now, Applied())
@@ -129,34 +131,51 @@ def _request(run: _Run, calendar: Calendar, uid: str) -> str:
     session, source, now = run.session, run.source, run.now
     first = _first_event(calendar, uid, source)
     series = store.find_series(session, source.company_id, uid)
-    moved = None
+    moved, stored, fresh = None, None, series is None
     if series is None:
         if first.start is None:
             raise CalendarError(f"VEVENT {uid!r} has no DTSTART", "no-dtstart")
-        twin = _twin(run, calendar, uid, first)
+        stored = merge.series_calendar(calendar, uid)
+        twin = _twin(run, stored, uid, first)
         if twin is not None:
-            _log(run, "REQUEST", first, "duplicate", f"the same meeting as {twin.uid}")
+            _log(run, None, "REQUEST", first, "duplicate", detail=f"the same meeting as {twin.uid}")
             return f"{uid}: the same meeting as meeting {twin.id} (same join link and time)"
-        series = _new_series(run, calendar, uid, first)
+        series = _new_series(run, stored, uid, first)
         run.applied.created_series.append(series.id)
         outcome = merge.Outcome.APPLIED
     elif series.withdrawn_at is not None:
-        _log(run, "REQUEST", first, "withdrawn", "Kollegan was removed from this meeting")
+        _log(
+            run,
+            series,
+            "REQUEST",
+            first,
+            "withdrawn",
+            detail="Kollegan was removed from this meeting",
+        )
         return f"{uid}: Kollegan was removed from this meeting; the update is not applied"
     else:
         merged = merge.merge_request(series.ical.encode(), calendar, uid)
-        outcome, moved = merged.outcome, merged.moved
+        outcome, moved, stored = merged.outcome, merged.moved, merged.calendar
         if outcome is merge.Outcome.APPLIED:
             _update_series(series, merged, first, source, now)
-    _log(run, "REQUEST", first, outcome.value, "")
+    _log(run, series, "REQUEST", first, outcome.value)
     if outcome is not merge.Outcome.APPLIED:
         return f"{uid}: {outcome.value} (SEQUENCE {first.sequence})"
-    changes = sync_occurrences(session, series, now, source.default_timezone, source, moved=moved)
+    changes = sync_occurrences(
+        session,
+        series,
+        now,
+        source.default_timezone,
+        source,
+        moved=moved,
+        calendar=stored,
+        fresh=fresh,
+    )
     run.applied.changes.extend(changes)
     return f"{uid}: " + _describe(changes)
 
 
-def _twin(run: _Run, calendar: Calendar, uid: str, first: EventData) -> Meeting | None:
+def _twin(run: _Run, stored: Calendar, uid: str, first: EventData) -> Meeting | None:
     """A live meeting of the company with the same join link at the same time: the same
     meeting, invited to under another UID. A series is looked for at its first occurrence
     in the window (its DTSTART may be long past)."""
@@ -165,7 +184,7 @@ def _twin(run: _Run, calendar: Calendar, uid: str, first: EventData) -> Meeting 
     start = first.start
     if first.recurring:
         occurrences = expand(
-            merge.new_series(calendar, uid),
+            stored,
             uid,
             run.now - LOOKBACK,
             run.now + HORIZON,
@@ -177,7 +196,7 @@ def _twin(run: _Run, calendar: Calendar, uid: str, first: EventData) -> Meeting 
     return store.meeting_at(run.session, run.source.company_id, first.join_url, start)
 
 
-def _new_series(run: _Run, calendar: Calendar, uid: str, first: EventData) -> MeetingSeries:
+def _new_series(run: _Run, stored: Calendar, uid: str, first: EventData) -> MeetingSeries:
     source, now = run.source, run.now
     series = MeetingSeries(
         company_id=source.company_id,
@@ -190,7 +209,7 @@ def _new_series(run: _Run, calendar: Calendar, uid: str, first: EventData) -> Me
         timezone=first.timezone,
         organizer_email=first.organizer.email if first.organizer else source.sender or None,
         join_url=first.join_url,
-        ical=merge.new_series(calendar, uid).decode("utf-8", "replace"),
+        ical=_remembered(stored),
         horizon_end=None,
         created_at=now,
         updated_at=now,
@@ -198,6 +217,12 @@ def _new_series(run: _Run, calendar: Calendar, uid: str, first: EventData) -> Me
     run.session.add(series)
     run.session.flush()
     return series
+
+
+def _remembered(stored: Calendar) -> str:
+    ical = bytes(stored.to_ical())
+    merge.remember(ical, stored)
+    return ical.decode("utf-8", "replace")
 
 
 def _update_series(
@@ -228,10 +253,10 @@ def _cancel(run: _Run, calendar: Calendar, uid: str) -> str:
     first = _first_event(calendar, uid, source, start_required=False)
     series = store.find_series(session, source.company_id, uid)
     if series is None:
-        _log(run, "CANCEL", first, "unknown", "no such meeting")
+        _log(run, None, "CANCEL", first, "unknown", detail="no such meeting")
         return f"{uid}: cancel of a meeting we do not have"
     merged = merge.merge_cancel(series.ical.encode(), calendar, uid)
-    _log(run, "CANCEL", first, merged.outcome.value, "")
+    _log(run, series, "CANCEL", first, merged.outcome.value)
     if merged.outcome is merge.Outcome.CANCELLED:
         series.status = "cancelled"
     elif merged.outcome is merge.Outcome.APPLIED:
@@ -239,7 +264,9 @@ def _cancel(run: _Run, calendar: Calendar, uid: str) -> str:
     else:
         return f"{uid}: cancel {merged.outcome.value}"
     series.updated_at = now
-    changes = sync_occurrences(session, series, now, source.default_timezone, source)
+    changes = sync_occurrences(
+        session, series, now, source.default_timezone, source, calendar=merged.calendar
+    )
     run.applied.changes.extend(changes)
     return f"{uid}: " + _describe(changes)
 
@@ -252,17 +279,24 @@ def _reply(run: _Run, calendar: Calendar, uid: str) -> str:
     for component in merge.components_for(calendar, uid):
         event = event_data(component, zone, start_required=False)
         if series is None:
-            _log(run, "REPLY", event, "unknown", "no such meeting")
+            _log(run, None, "REPLY", event, "unknown", detail="no such meeting")
             notes.append("reply to a meeting we do not have")
             continue
         answered = [a for a in event.attendees if a.email == source.sender.lower()]
         if not answered:
-            _log(run, "REPLY", event, "ignored", "the sender is not the attendee replying")
+            _log(
+                run,
+                series,
+                "REPLY",
+                event,
+                "ignored",
+                detail="the sender is not the attendee replying",
+            )
             notes.append("reply ignored: the sender is not the replying attendee")
             continue
         person = answered[0]
         touched = _set_partstat(session, series, event.recurrence_id, person.email, person.partstat)
-        _log(run, "REPLY", event, "applied", f"{person.email} {person.partstat}")
+        _log(run, series, "REPLY", event, "applied", detail=f"{person.email} {person.partstat}")
         notes.append(f"{person.email} {person.partstat.lower()} ({touched} occurrence(s))")
     return f"{uid}: " + "; ".join(notes)
 
@@ -285,7 +319,8 @@ def _set_partstat(
 def _record_only(run: _Run, calendar: Calendar, method: str, uid: str) -> str:
     first = _first_event(calendar, uid, run.source, start_required=False)
     detail = "published information, not an invitation" if method == "PUBLISH" else ""
-    _log(run, method, first, "recorded", detail)
+    series = store.find_series(run.session, run.source.company_id, uid)
+    _log(run, series, method, first, "recorded", detail=detail)
     return f"{uid}: {method} recorded"
 
 
@@ -300,23 +335,27 @@ def sync_occurrences(
     source: InvitationSource | None = None,
     *,
     moved: tuple[date | datetime, date | datetime] | None = None,
+    calendar: Calendar | None = None,
+    fresh: bool = False,
 ) -> list[MeetingChange]:
     """Make the series' meetings match its occurrences from ``now`` to the horizon
-    (``moved``: the master's DTSTART before and after an update; meetings follow)."""
+    (``moved``: the master's DTSTART before and after an update; meetings follow;
+    ``calendar``: ``series.ical`` already read; ``fresh``: the series was just made and
+    has no meetings yet)."""
     window_start = now - LOOKBACK
     window_end = now + HORIZON if series.recurring else None
     occurrences = (
         []
         if series.status == "cancelled"
         else expand(
-            series.ical.encode(),
+            calendar if calendar is not None else series.ical.encode(),
             series.uid,
             window_start,
             window_end or now + HORIZON,
             default_timezone=default_timezone,
         )
     )
-    rows = {m.id: m for m in store.occurrences_of(session, series.id)}
+    rows = {} if fresh else {m.id: m for m in store.occurrences_of(session, series.id)}
     existing = _existing(rows.values())
     if moved is not None:
         keys = follow_the_series(
@@ -334,10 +373,10 @@ def sync_occurrences(
         series_cancelled=series.status == "cancelled",
     )
     changes = []
+    created = []
     for action in actions:
         if isinstance(action, Create):
-            meeting = _create_meeting(session, series, action.event, now, source)
-            changes.append(MeetingChange(meeting.id, series.uid, Change.CREATED))
+            created.append(_create_meeting(session, series, action.event, now, source))
         elif isinstance(action, Update):
             meeting = rows[action.meeting_id]
             changed = _fill(meeting, action.event, series, now, source)
@@ -352,7 +391,8 @@ def sync_occurrences(
             changes.append(MeetingChange(action.meeting_id, series.uid, Change.CANCELLED))
     if series.recurring:
         series.horizon_end = now + HORIZON
-    session.flush()
+    session.flush()  # one flush for every new meeting: their ids
+    changes += [MeetingChange(m.id, series.uid, Change.CREATED) for m in created]
     return changes
 
 
@@ -402,7 +442,6 @@ def _create_meeting(
     )
     _fill(meeting, event, series, now, source)
     session.add(meeting)
-    session.flush()
     return meeting
 
 
@@ -461,9 +500,16 @@ def _first_event(
     return event_data(components[0], zone, start_required=start_required)
 
 
-def _log(run: _Run, method: str, event: EventData, outcome: str, detail: str) -> None:
+def _log(
+    run: _Run,
+    series: MeetingSeries | None,
+    method: str,
+    event: EventData,
+    outcome: str,
+    *,
+    detail: str = "",
+) -> None:
     source = run.source
-    series = store.find_series(run.session, source.company_id, event.uid)
     store.record_calendar_event(
         run.session,
         CalendarEvent(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from calendar_sync.ical import CalendarObject
 
+CHECKED = frozenset({"REPLY"})  # the methods refusal_for has rules for
+
 
 def refusal_for(calendar: CalendarObject) -> str | None:
     """None when the message may be applied, else the name of what is missing."""

@@ -17,6 +17,9 @@ DTSTAMP; an older one is stale and changes nothing; the very same one changes no
 from __future__ import annotations
 
 import contextlib
+import copy
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -44,6 +47,7 @@ class Merged:
     dtstamp: datetime | None
     # the master's DTSTART before and after, when an update moved the series
     moved: tuple[date | datetime, date | datetime] | None = None
+    calendar: Calendar | None = None  # ``ical`` already read (and mended): no need to again
 
 
 def components_for(calendar: Calendar, uid: str) -> list[Event]:
@@ -61,14 +65,46 @@ def uids_in(calendar: Calendar) -> list[str]:
 
 def new_series(incoming: Calendar, uid: str) -> bytes:
     """A series' first calendar: the sender's components for ``uid`` and their zones."""
+    return bytes(series_calendar(incoming, uid).to_ical())
+
+
+def series_calendar(incoming: Calendar, uid: str) -> Calendar:
+    """:func:`new_series` as a calendar object (its components are the sender's, mended)."""
     events = components_for(incoming, uid)
     if not events:
         raise CalendarError(f"no VEVENT with UID {uid!r}", "no-event")
-    return bytes(_calendar(_timezones(incoming, events), events).to_ical())
+    return _calendar(_timezones(incoming, events), events)
+
+
+_READ: OrderedDict[bytes, Calendar] = OrderedDict()
+_READ_LOCK = threading.Lock()
+_READ_KEEP = 256
+
+
+def remember(ical: bytes, calendar: Calendar) -> None:
+    """Keep a series' calendar as read (or as just made) under its text, so the next change
+    to the series need not read it again. Whoever gets it must not change it: a merge builds
+    new calendars and copies a component before editing it."""
+    with _READ_LOCK:
+        _READ[ical] = calendar
+        _READ.move_to_end(ical)
+        while len(_READ) > _READ_KEEP:
+            _READ.popitem(last=False)
+
+
+def _read_stored(stored: bytes) -> Calendar:
+    with _READ_LOCK:
+        calendar = _READ.get(stored)
+        if calendar is not None:
+            _READ.move_to_end(stored)
+            return calendar
+    calendar = read_calendar(stored)
+    remember(stored, calendar)
+    return calendar
 
 
 def merge_request(stored: bytes, incoming: Calendar, uid: str) -> Merged:
-    calendar = read_calendar(stored)
+    calendar = _read_stored(stored)
     zones = {str(z.get("TZID")): z for z in calendar.walk("VTIMEZONE")}
     current = components_for(calendar, uid)
     by_key = {_key(c): c for c in current}
@@ -93,7 +129,7 @@ def merge_request(stored: bytes, incoming: Calendar, uid: str) -> Merged:
     for zone in _timezones(incoming, arriving):
         zones[str(zone.get("TZID"))] = zone
     merged = _calendar(list(zones.values()), _ordered(by_key))
-    result = _result(merged.to_ical(), merged, uid, Outcome.APPLIED)
+    result = _result(_remembered(merged), merged, uid, Outcome.APPLIED)
     after = _start(by_key.get(""))
     if before is not None and after is not None and before != after:
         return replace(result, moved=(before, after))
@@ -111,9 +147,11 @@ def _start(master: Event | None) -> date | datetime | None:
 
 
 def merge_cancel(stored: bytes, incoming: Calendar, uid: str) -> Merged:
-    calendar = read_calendar(stored)
+    calendar = _read_stored(stored)
     by_key = {_key(c): c for c in components_for(calendar, uid)}
-    master = by_key.get("")
+    master = copy.deepcopy(by_key[""]) if "" in by_key else None  # edited below: a copy
+    if master is not None:
+        by_key[""] = master
     outcome = Outcome.UNCHANGED
     for component in components_for(incoming, uid):
         key = _key(component)
@@ -132,7 +170,13 @@ def merge_cancel(stored: bytes, incoming: Calendar, uid: str) -> Merged:
     if not by_key:  # every occurrence we knew is cancelled
         return _result(stored, calendar, uid, Outcome.CANCELLED)
     merged = _calendar(list(calendar.walk("VTIMEZONE")), _ordered(by_key))
-    return _result(merged.to_ical(), merged, uid, Outcome.APPLIED)
+    return _result(_remembered(merged), merged, uid, Outcome.APPLIED)
+
+
+def _remembered(calendar: Calendar) -> bytes:
+    ical = bytes(calendar.to_ical())
+    remember(ical, calendar)
+    return ical
 
 
 def _cancel_all(master: Event | None, component: Event) -> Outcome:
@@ -258,4 +302,5 @@ def _result(ical: bytes, calendar: Calendar, uid: str, outcome: Outcome) -> Merg
         outcome=outcome,
         sequence=_sequence(master) if master is not None else 0,
         dtstamp=_dtstamp(master) if master is not None else None,
+        calendar=calendar,
     )

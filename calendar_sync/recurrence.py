@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import recurring_ical_events  # type: ignore[import-untyped]
+from icalendar import Calendar
 
 from calendar_sync.ical import (
     EventData,
@@ -35,11 +36,12 @@ MAX_OCCURRENCES = 1000  # in one window; a FREQ=SECONDLY bomb stops here
 
 
 def expand(
-    ical: bytes, uid: str, start: datetime, end: datetime, *, default_timezone: str
+    ical: bytes | Calendar, uid: str, start: datetime, end: datetime, *, default_timezone: str
 ) -> list[EventData]:
     """The occurrences of ``uid`` that start in [start, end), in time order; a single
-    (non-recurring) event is its own one occurrence whenever it is."""
-    calendar = read_calendar(ical, default_timezone)
+    (non-recurring) event is its own one occurrence whenever it is. ``ical`` may be a
+    calendar already read by :func:`~calendar_sync.ical.read_calendar` (not read again)."""
+    calendar = ical if isinstance(ical, Calendar) else read_calendar(ical, default_timezone)
     floating = calendar_zone(calendar, default_timezone)
     events = components_for(calendar, uid)
     if not events:

@@ -315,3 +315,19 @@ def test_an_occurrence_key_follows_the_series_on_the_wall_clock() -> None:
     assert shifted_key("20270301", date(2027, 3, 1), date(2027, 3, 3)) == "20270303"
     assert shifted_key("20270301", date(2027, 3, 1), MONDAY) is None
     assert shifted_key("20270301T080000Z", MONDAY.replace(tzinfo=None), MONDAY) is None
+
+
+def test_a_series_read_once_is_not_changed_by_merging_it() -> None:
+    """A stored series is kept as read for the next change; cancelling an occurrence edits
+    a copy, so the same stored text merged again still has every occurrence."""
+    stored = _stored()
+    first = merge_cancel(stored, _calendar(cancel_occurrence(SERIES, MONDAY + WEEK)), UID)
+    assert len(_starts(first.ical)) == 5
+    later = cancel_occurrence(SERIES, MONDAY + 3 * WEEK, this_and_future=True)
+    second = merge_cancel(stored, _calendar(later), UID)
+    assert [s for _, s, _ in _starts(second.ical)] == ["03-01 09:00", "03-08 09:00", "03-15 09:00"]
+    again = merge_request(stored, _calendar(request(replace(SERIES, sequence=1))), UID)
+    assert len(_starts(again.ical)) == 6
+    assert len(_starts(stored)) == 6
+    assert first.calendar is not None
+    assert len(_starts(first.calendar.to_ical())) == 5
