@@ -7,20 +7,33 @@ Each fix is for a habit seen in the wild (the shared corpus has an example of ea
 - an all-day series whose UNTIL, or an override's RECURRENCE-ID, is a DATE-TIME (Outlook's
   local midnight in UTC): read as the date it means, so the last day and moved days count;
 - ``DTSTART;TZID=Europe/Berlin;VALUE=DATE``: still a date.
+
+And one for speed: times in a zone a VTIMEZONE defines get the IANA zone that keeps the same
+time, when one does (:func:`calendar_sync.zones.equivalent_zone`). icalendar turns a
+VTIMEZONE into a dateutil zone that walks its rules from their first year — Outlook writes
+1601 — at every conversion: about a millisecond each, and an invitation needs hundreds. The
+TZID and the VTIMEZONE stay as written.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from icalendar import Calendar, vRecur
 
-from calendar_sync.zones import as_zone, zone_from_display_name
+from calendar_sync.zones import (
+    as_zone,
+    equivalent_zone,
+    remember_definition,
+    zone_from_display_name,
+)
 
 
 def normalize(calendar: Calendar, floating_zone: str) -> Calendar:
+    _iana_zones(calendar, floating_zone)
     for event in calendar.walk("VEVENT"):
         _ensure_uid(event)
         _mend_rrule(event)
@@ -40,6 +53,97 @@ def _value_of(prop: Any) -> Any:
         return prop.dt
     except Exception:  # icalendar's broken properties raise on any access
         return None
+
+
+_EQUIVALENTS: dict[tuple[str, str, int, str], tzinfo | None] = {}
+_MAX_EQUIVALENTS = 1000
+
+
+def _iana_zones(calendar: Calendar, floating_zone: str) -> None:
+    definitions = {str(z.get("TZID", "")).strip(): z for z in calendar.walk("VTIMEZONE")}
+    if not definitions:
+        return
+    chosen: dict[str, tzinfo | None] = {}
+    for event in calendar.walk("VEVENT"):
+        for name in TIME_PROPERTIES:
+            for prop in _props(event, name):
+                tzid = str(getattr(prop, "params", {}).get("TZID", "")).strip()
+                if tzid not in definitions:
+                    continue
+                for item in getattr(prop, "dts", ()):
+                    value = getattr(item, "dt", None)
+                    if not isinstance(value, datetime) or value.tzinfo is None:
+                        continue
+                    if getattr(value.tzinfo, "key", None) is not None:
+                        continue  # zoneinfo already
+                    if tzid not in chosen:
+                        definition = definitions[tzid]
+                        content = repr(definition)  # names every property and value
+                        chosen[tzid] = _equivalent(content, definition, tzid, value, floating_zone)
+                        remember_definition(value.tzinfo, content)
+                    zone = chosen[tzid]
+                    if zone is not None:
+                        item.dt = value.replace(tzinfo=zone)
+
+
+def _equivalent(
+    content: str, definition: Any, tzid: str, near: datetime, preferred: str
+) -> tzinfo | None:
+    """Remembered by the VTIMEZONE's content (every Outlook of a company sends the same one;
+    its repr is cheaper than writing it out)."""
+    key = (content, tzid, near.year, preferred)
+    if key not in _EQUIVALENTS and near.tzinfo is not None:
+        if len(_EQUIVALENTS) >= _MAX_EQUIVALENTS:
+            _EQUIVALENTS.clear()
+        zone = _rebased(definition, near.year - 2) or near.tzinfo
+        found = equivalent_zone(zone, tzid, near, preferred, since=_onset(definition))
+        _EQUIVALENTS[key] = as_zone(found) if found else None
+    return _EQUIVALENTS.get(key)
+
+
+def _rebased(definition: Any, year: int) -> tzinfo | None:
+    """The zone of an Outlook-style VTIMEZONE (one STANDARD, one DAYLIGHT, each a yearly
+    rule without end) with its rules starting in ``year`` instead of 1601: the same clock
+    from then on, without walking four centuries at every conversion. None for any other
+    shape (rules that end or follow each other must keep their own starts)."""
+    subs = definition.subcomponents
+    if sorted(sub.name for sub in subs) != ["DAYLIGHT", "STANDARD"]:
+        return None
+    copied = copy.deepcopy(definition)
+    for sub in copied.subcomponents:
+        rule, start = sub.get("RRULE"), _value_of(sub.get("DTSTART"))
+        if not isinstance(rule, vRecur) or not isinstance(start, datetime) or "UNTIL" in rule:
+            return None
+        if str(rule.get("FREQ", [""])[0]).upper() != "YEARLY" or "COUNT" in rule:
+            return None
+        if start.year < year:
+            try:
+                later = start.replace(year=year)  # the rule may take its day from DTSTART
+            except ValueError:  # 29 February
+                return None
+            del sub["DTSTART"]
+            sub.add("DTSTART", later)
+    try:
+        zone: tzinfo = copied.to_tz(lookup_tzid=False)
+    except Exception:  # icalendar cannot build it: the original stands
+        return None
+    return zone
+
+
+def _onset(definition: Any) -> datetime | None:
+    """When the VTIMEZONE's rules begin (its earliest DTSTART, a day early for the offset)."""
+    starts = [_value_of(sub.get("DTSTART")) for sub in definition.subcomponents]
+    found = [s for s in starts if isinstance(s, datetime)]
+    if not found:
+        return None
+    return min(found).replace(tzinfo=UTC) - timedelta(days=1)
+
+
+def _props(event: Any, name: str) -> list[Any]:
+    value = event.get(name)
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _resolve_named_zones(event: Any, floating_zone: str) -> None:

@@ -13,9 +13,12 @@ meaning of the name.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
+import weakref
 from datetime import UTC, datetime, timedelta, tzinfo
+from itertools import pairwise
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
@@ -71,25 +74,106 @@ def zone_name(tz: tzinfo | None, tzid: str, near: datetime, preferred: str) -> s
         return str(mapped)
     if is_iana(tzid):
         return tzid  # a custom VTIMEZONE that kept the IANA name (Thunderbird, Apple)
-    found = match_by_offsets(tz, near, preferred, hint=tzid)
-    if found:
-        return found
-    return tzid or "UTC"
+    return _named_by_offsets(tz, tzid, near, preferred) or tzid or "UTC"
+
+
+_DEFINITIONS: weakref.WeakKeyDictionary[tzinfo, str] = weakref.WeakKeyDictionary()
+_NAMES: dict[tuple[str, str, int, str], str | None] = {}
+_MAX_NAMES = 1000
+
+
+def remember_definition(tz: tzinfo, definition: str) -> None:
+    """Note which VTIMEZONE (its content) a zone object was made from, so its name is found
+    once per definition rather than once per reading (see :func:`_named_by_offsets`)."""
+    with contextlib.suppress(TypeError):  # a zone that cannot be weakly referenced
+        _DEFINITIONS[tz] = definition
+
+
+def _named_by_offsets(tz: tzinfo, tzid: str, near: datetime, preferred: str) -> str | None:
+    """:func:`match_by_offsets`, remembered by the zone's definition: a VTIMEZONE's own zone
+    costs about a millisecond per conversion, and the match takes a hundred."""
+    try:
+        definition = _DEFINITIONS.get(tz)
+    except TypeError:
+        definition = None
+    if definition is None:
+        return match_by_offsets(tz, near, preferred, hint=tzid)
+    key = (definition, tzid, near.year, preferred)
+    if key not in _NAMES:
+        if len(_NAMES) >= _MAX_NAMES:
+            _NAMES.clear()
+        _NAMES[key] = match_by_offsets(tz, near, preferred, hint=tzid)
+    return _NAMES[key]
 
 
 def match_by_offsets(tz: tzinfo, near: datetime, preferred: str, hint: str = "") -> str | None:
     """An IANA zone whose UTC offset equals ``tz``'s at every sample over two years; zones
     whose city the ``hint`` (a display name like "Kuala Lumpur, Singapore") names come first."""
-    start = near.astimezone(UTC).replace(day=1, hour=12, minute=0, second=0, microsecond=0)
-    samples = tuple(
-        start + timedelta(days=round(i * 365 / _SAMPLES_PER_YEAR))
-        for i in range(-_SAMPLES_PER_YEAR, _SAMPLES_PER_YEAR)
-    )
+    samples = _samples(near)
     try:
         wanted = tuple(s.astimezone(tz).utcoffset() for s in samples)
     except Exception:  # a broken VTIMEZONE: no match rather than a crash
         return None
     return _first_matching(wanted, samples, preferred, _named_cities(hint, preferred))
+
+
+def equivalent_zone(
+    tz: tzinfo, tzid: str, near: datetime, preferred: str, since: datetime | None = None
+) -> str | None:
+    """An IANA zone that keeps the same time as ``tz`` (a VTIMEZONE's own definition) for
+    two years around ``near`` (from ``since`` on: before its first rule a VTIMEZONE says
+    nothing), to the minute of each change: the TZID itself or its Windows meaning when they
+    agree, else one found by offsets; None when none does."""
+    samples = tuple(s for s in _samples(near) if since is None or s >= since)
+    if len(samples) < _SAMPLES_PER_YEAR:  # less than a year of rules: no safe match
+        return None
+    try:
+        wanted = tuple(s.astimezone(tz).utcoffset() for s in samples)
+        name = tzid.strip().strip('"')
+        windows = WINDOWS_TO_OLSON.get(name) or WINDOWS_TO_OLSON.get(_unescape(name))
+        for candidate in (name if is_iana(name) else None, str(windows) if windows else None):
+            if candidate and _offsets(candidate, samples) == wanted:
+                break
+        else:
+            candidate = _first_matching(wanted, samples, preferred, _named_cities(tzid, preferred))
+        if candidate is None:
+            return None
+        return candidate if _same_changes(tz, ZoneInfo(candidate), samples, wanted) else None
+    except Exception:  # a broken VTIMEZONE: keep its own definition
+        return None
+
+
+def _samples(near: datetime) -> tuple[datetime, ...]:
+    """Twice a month for two years around ``near``'s month (as written: converting ``near``
+    through a VTIMEZONE's own zone is the slow part this avoids)."""
+    start = datetime(near.year, near.month, 1, 12, tzinfo=UTC)
+    return tuple(
+        start + timedelta(days=round(i * 365 / _SAMPLES_PER_YEAR))
+        for i in range(-_SAMPLES_PER_YEAR, _SAMPLES_PER_YEAR)
+    )
+
+
+def _same_changes(
+    tz: tzinfo, zone: tzinfo, samples: tuple[datetime, ...], offsets: tuple[timedelta | None, ...]
+) -> bool:
+    """Between two samples with different offsets, both zones change at the same minute
+    (samples two weeks apart cannot tell the last Sunday of March from the one before)."""
+    for (a, b), (before, after) in zip(pairwise(samples), pairwise(offsets), strict=True):
+        if before != after and _change(tz, a, b) != _change(zone, a, b):
+            return False
+    return True
+
+
+def _change(tz: tzinfo, a: datetime, b: datetime) -> datetime:
+    """The first minute in (a, b] with ``b``'s offset (one change between them)."""
+    target = b.astimezone(tz).utcoffset()
+    while b - a > timedelta(minutes=1):
+        middle = a + (b - a) / 2
+        if middle.astimezone(tz).utcoffset() == target:
+            b = middle
+        else:
+            a = middle
+    return b.replace(second=0, microsecond=0)
 
 
 @functools.lru_cache(maxsize=256)

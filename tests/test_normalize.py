@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import functools
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -212,6 +213,7 @@ def test_evolutions_globally_unique_tzid_is_read_as_the_zone_it_names() -> None:
     assert event.start == datetime(2008, 6, 24, 18, 0, tzinfo=UTC)  # 13:00 CDT
 
 
+@functools.cache
 def _real_calendars() -> list[tuple[str, bytes]]:
     found = [(f"ics/{p.name}", p.read_bytes()) for p in sorted((CORPUS / "ics").iterdir())]
     mails = [*sorted((CORPUS / "imip-eml").iterdir()), *sorted(FIXTURES.glob("*.eml"))]
@@ -238,3 +240,154 @@ def test_reading_a_stored_series_again_changes_nothing() -> None:
             assert read_calendars(once)[0].to_ical() == once, name
             checked += 1
     assert checked > 150
+
+
+# -- VTIMEZONEs read as the IANA zone that keeps the same time --------------------------------
+
+OUTLOOK_CET = [
+    "BEGIN:VTIMEZONE",
+    "TZID:W. Europe Standard Time",
+    "BEGIN:STANDARD",
+    "DTSTART:16010101T030000",
+    "TZOFFSETFROM:+0200",
+    "TZOFFSETTO:+0100",
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10",
+    "END:STANDARD",
+    "BEGIN:DAYLIGHT",
+    "DTSTART:16010101T020000",
+    "TZOFFSETFROM:+0100",
+    "TZOFFSETTO:+0200",
+    "RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3",
+    "END:DAYLIGHT",
+    "END:VTIMEZONE",
+]
+
+
+def with_zone(zone: list[str], tzid: str, start: str) -> bytes:
+    return "\r\n".join(
+        [
+            "BEGIN:VCALENDAR",
+            "VERSION:2.0",
+            "PRODID:-//tests//zones//EN",
+            *zone,
+            "BEGIN:VEVENT",
+            "UID:zone@acme.example",
+            "DTSTAMP:20270101T000000Z",
+            f'DTSTART;TZID="{tzid}":{start}',
+            "RRULE:FREQ=DAILY;COUNT=3",
+            "END:VEVENT",
+            "END:VCALENDAR",
+            "",
+        ]
+    ).encode()
+
+
+def icalendars_own(data: bytes) -> datetime:
+    """What icalendar alone makes of DTSTART (its zone from the VTIMEZONE as written)."""
+    from icalendar import Calendar
+
+    from calendar_sync.ical import _forget_custom_zones
+
+    _forget_custom_zones()
+    value = Calendar.from_ical(data).walk("VEVENT")[0].decoded("DTSTART")
+    assert isinstance(value, datetime)
+    return value
+
+
+def test_outlooks_vtimezone_is_read_as_the_iana_zone_it_keeps_time_with() -> None:
+    data = with_zone(OUTLOOK_CET, "W. Europe Standard Time", "20271031T023000")
+    event = master(data)
+    value = event.decoded("DTSTART")
+    assert getattr(value.tzinfo, "key", None) == "Europe/Berlin"
+    assert event["DTSTART"].params["TZID"] == "W. Europe Standard Time"  # written as it came
+    assert value.astimezone(UTC) == icalendars_own(data).astimezone(UTC)
+    assert b"TZID=W. Europe Standard Time" in read_calendar(data).to_ical()
+
+
+def test_a_vtimezone_changing_at_another_hour_keeps_its_own_definition() -> None:
+    """Lotus Domino's "Romance": the October change at 02:00 summer time, an hour before
+    Paris. No IANA zone keeps that time, so its own definition is kept — and on the change
+    night the times are its times."""
+    domino = [
+        line.replace("DTSTART:16010101T030000", "DTSTART:19501029T020000")
+        for line in OUTLOOK_CET
+        if not line.startswith("TZID")
+    ]
+    domino.insert(1, "TZID:Romance")
+    data = with_zone(domino, "Romance", "20271030T023000")
+    value = master(data).decoded("DTSTART")
+    assert getattr(value.tzinfo, "key", None) is None
+    ours = [
+        o.start for o in expand(data, "zone@acme.example", *WINDOW_2027, default_timezone="UTC")
+    ]
+    own = icalendars_own(data)
+    assert ours == [(own + timedelta(days=n)).astimezone(UTC) for n in range(3)]
+    assert ours[1] == datetime(2027, 10, 31, 1, 30, tzinfo=UTC)  # Paris: still 00:30 summer
+
+
+WINDOW_2027 = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2028, 1, 1, tzinfo=UTC))
+
+
+def test_no_time_moves_when_a_vtimezone_is_read_as_an_iana_zone() -> None:
+    """Every DTSTART and DTEND of every corpus and fixture calendar: the instant we read is
+    the instant icalendar reads from the VTIMEZONE as written."""
+    import warnings
+
+    from icalendar import Calendar, GloballyUniqueTZIDGuessed
+
+    from calendar_sync.ical import _forget_custom_zones
+
+    compared = 0
+    for name, data in _real_calendars():
+        try:
+            ours = read_calendars(data)
+        except CalendarError:
+            continue
+        _forget_custom_zones()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", GloballyUniqueTZIDGuessed)  # Evolution's TZIDs
+            theirs = Calendar.from_ical(data, multiple=True)
+        for mine, raw in zip(ours, theirs, strict=True):
+            for a, b in zip(mine.walk("VEVENT"), raw.walk("VEVENT"), strict=True):
+                for prop in ("DTSTART", "DTEND"):
+                    try:
+                        value = b.decoded(prop) if b.get(prop) is not None else None
+                    except Exception:  # noqa: S112 - unreadable: normalize decides
+                        continue
+                    if isinstance(value, datetime) and value.tzinfo is not None:
+                        assert a.decoded(prop).astimezone(UTC) == value.astimezone(UTC), name
+                        compared += 1
+    assert compared > 200
+
+
+def test_a_series_expands_alike_from_its_text_and_from_the_calendar_in_hand() -> None:
+    """The intake expands a new series from the calendar it has just read; later changes
+    read the stored text. Both must give the same occurrences."""
+    from calendar_sync.merge import series_calendar, uids_in
+
+    compared = 0
+    for name, data in _real_calendars():
+        try:
+            calendars = read_calendars(data)
+        except CalendarError:
+            continue
+        for mended in calendars:
+            for uid in uids_in(mended)[:10]:  # a holiday file has hundreds
+                series = series_calendar(mended, uid)
+                try:
+                    begins = [e.start for e in parse_calendar(series.to_ical()).events if e.start]
+                except CalendarError:  # a series we would refuse (no DTSTART, …)
+                    continue
+                if not begins:
+                    continue
+                window = (min(begins) - timedelta(days=1), min(begins) + timedelta(days=90))
+                try:
+                    in_hand = expand(series, uid, *window, default_timezone="Europe/Stockholm")
+                except CalendarError:
+                    continue
+                text = series.to_ical()
+                assert expand(text, uid, *window, default_timezone="Europe/Stockholm") == (
+                    in_hand
+                ), name
+                compared += 1
+    assert compared > 150
