@@ -52,6 +52,7 @@ SERIES = Series(
 )
 # Thursdays from 26 November to 21 January: the nine that start before NOW + 60 days
 THURSDAYS = [FIRST + n * WEEK for n in range(9)]
+ERIK = "erik@acme.example"  # an attendee, trusted: acme.example is the company's domain
 
 
 def itip(to: str, calendar: bytes, method: str, *, sender: str = ORGANIZER, n: int = 0) -> bytes:
@@ -321,18 +322,14 @@ def test_one_meeting_however_many_ways_the_invitation_arrives(app: Any, acme: st
 
 
 def test_the_same_meeting_under_another_uid_is_one_meeting(app: Any, acme: str) -> None:
-    """Two attendees' calendars invite the agent to the same Teams meeting at the same time
-    under different UIDs (a copy, a forward from another client)."""
+    """Two of the company's people invite the agent to the same Teams meeting at the same
+    time under different UIDs (a copy in another client, forwarded by an attendee)."""
     single = replace(SERIES, uid="styrgrupp@acme.example", rule=None)
     copy = replace(single, uid="040000008200E00074C5B7101A82E0080000000012345@outlook")
     deliver(
         app,
         (itip(acme, request(single), "REQUEST"), ORGANIZER, [acme]),
-        (
-            itip(acme, request(copy), "REQUEST", sender="sara@partner.example", n=1),
-            "sara@partner.example",
-            [acme],
-        ),
+        (itip(acme, request(copy), "REQUEST", sender=ERIK, n=1), ERIK, [acme]),
     )
     [meeting] = all_meetings(app)
     assert meeting.uid == single.uid
@@ -348,11 +345,7 @@ def test_the_same_series_under_another_uid_is_one_series_also_once_it_has_begun(
     deliver(
         app,
         (itip(acme, request(begun), "REQUEST"), ORGANIZER, [acme]),
-        (
-            itip(acme, request(copy), "REQUEST", sender="sara@partner.example", n=1),
-            "sara@partner.example",
-            [acme],
-        ),
+        (itip(acme, request(copy), "REQUEST", sender=ERIK, n=1), ERIK, [acme]),
     )
     assert {m.uid for m in all_meetings(app)} == {SERIES.uid}
     assert [e.outcome for e in calendar_events(app)] == ["applied", "duplicate"]
