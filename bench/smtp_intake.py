@@ -23,7 +23,6 @@ import os
 import secrets
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -38,7 +37,7 @@ from sqlalchemy import func, select
 from bench.client import MESSAGE_ID_PLACEHOLDER, ClientResult, Job, run_client
 from core.addresses import new_token
 from core.settings import Settings
-from inbox.smtp import SmtpIntake, SmtpOptions
+from inbox.smtp import SmtpIntake, SmtpOptions, serving_in_thread
 from kollegan.app import App, build_app
 from kollegan.samples import sample_invitation
 from kollegan.views import company_json
@@ -112,33 +111,8 @@ class Served:
 @contextmanager
 def serving(intake: SmtpIntake) -> Iterator[Served]:
     """Run an intake on its own event loop thread."""
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(intake.start())
-        except BaseException as exc:
-            failure.append(exc)
-            started.set()
-            return
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    started.wait(30)
-    if failure:
-        raise failure[0]
-    try:
+    with serving_in_thread(intake) as loop:
         yield Served(intake.port, loop)
-    finally:
-        asyncio.run_coroutine_threadsafe(intake.stop(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(30)
-        loop.close()
 
 
 def make_app(data_dir: Path) -> tuple[App, str]:

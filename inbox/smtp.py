@@ -18,8 +18,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import threading
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
@@ -194,3 +196,39 @@ class SmtpIntake:
             await self._server.wait_closed()
             self._server = None
         await asyncio.get_running_loop().run_in_executor(None, self._handler.close)
+
+
+@contextmanager
+def serving_in_thread(
+    intake: SmtpIntake, timeout: float = 30.0
+) -> Iterator[asyncio.AbstractEventLoop]:
+    """Run ``intake`` on an event loop of its own thread (the demo, tests, the bench);
+    yields that loop once the intake listens (``intake.port`` says where); stops it after."""
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(intake.start())
+        except BaseException as exc:  # raised again in the caller's thread below
+            failure.append(exc)
+            started.set()
+            return
+        started.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, name="kollegan-smtp", daemon=True)
+    thread.start()
+    started.wait(timeout)
+    if failure:
+        loop.close()
+        raise failure[0]
+    try:
+        yield loop
+    finally:
+        asyncio.run_coroutine_threadsafe(intake.stop(), loop).result(timeout)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout)
+        loop.close()

@@ -8,10 +8,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import smtplib
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -23,6 +21,7 @@ from core.addresses import new_token
 from core.errors import KolleganError, NotFoundError
 from core.settings import Settings
 from core.types import OutboundKind
+from inbox.smtp import serving_in_thread
 from kollegan.app import App
 from kollegan.samples import sample_invitation
 from kollegan.views import company_json, text_part
@@ -111,24 +110,10 @@ def _smtp_endpoint(
         return
     consumer = start_worker(app, 1)
     intake = app.smtp_intake(host="127.0.0.1", port=0)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        loop.run_until_complete(intake.start())
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, name="demo-smtp", daemon=True)
-    thread.start()
-    started.wait(10)
     try:
-        yield "127.0.0.1", intake.port, "ett SMTP-intag som demon startade"
+        with serving_in_thread(intake, timeout=10):
+            yield "127.0.0.1", intake.port, "ett SMTP-intag som demon startade"
     finally:
-        asyncio.run_coroutine_threadsafe(intake.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
         consumer.stop(graceful=True)
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import mailbox
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -14,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from core.addresses import new_token
+from inbox.smtp import serving_in_thread
 from kollegan.app import App
 from kollegan.views import company_json
 from store import companies
@@ -46,33 +45,8 @@ def create_company(
 def running_intake(app: App) -> Iterator[tuple[str, int]]:
     """The app's SMTP intake on a free loopback port, served from a background thread."""
     intake = app.smtp_intake(host="127.0.0.1", port=0)
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        asyncio.set_event_loop(loop)
-        try:
-            loop.run_until_complete(intake.start())
-        except BaseException as exc:  # surfaced to the test below
-            failure.append(exc)
-            started.set()
-            return
-        started.set()
-        loop.run_forever()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    started.wait(10)
-    if failure:
-        raise failure[0]
-    try:
+    with serving_in_thread(intake, timeout=10):
         yield "127.0.0.1", intake.port
-    finally:
-        asyncio.run_coroutine_threadsafe(intake.stop(), loop).result(10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
 
 
 def maildir_messages(path: Path) -> list[EmailMessage]:
