@@ -51,11 +51,7 @@ def plan_imip_reply(
         return existing
     series = get_series(session, series_id)
     meeting = first_meeting(occurrences_of(session, series.id))
-    agent = (
-        companies.get_agent(session, series.agent_id)
-        if series.agent_id
-        else companies.company_agent(session, series.company_id)
-    )
+    agent = companies.agent_for(session, series.company_id, series.agent_id)
     if meeting is None or not series.organizer_email:
         return None
     attendee = invited_as(meeting, AgentAddress(agent.slug, agent.token), settings.mail_domain)

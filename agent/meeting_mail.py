@@ -73,11 +73,7 @@ def plan_meeting_mail(
     extra: dict[str, Any] | None = None,
 ) -> OutboundMessage:
     """Plan (or re-plan, while unsent) the ``kind`` mail — template ``mail/<kind>.<locale>.*``."""
-    agent = (
-        companies.get_agent(session, meeting.agent_id)
-        if meeting.agent_id
-        else companies.company_agent(session, meeting.company_id)
-    )
+    agent = companies.agent_for(session, meeting.company_id, meeting.agent_id)
     company = companies.get_company(session, meeting.company_id)
     agent_address = AgentAddress(agent.slug, agent.token).render(settings.mail_domain)
     context = meeting_context(meeting, reader, agent_address, settings.mail_domain)

@@ -105,6 +105,11 @@ def get_agent(session: Session, agent_id: int) -> Agent:
     return agent
 
 
+def agent_for(session: Session, company_id: int, agent_id: int | None) -> Agent:
+    """The agent that speaks for a meeting: the one it was sent to, else the company's."""
+    return get_agent(session, agent_id) if agent_id else company_agent(session, company_id)
+
+
 def company_agent(session: Session, company_id: int) -> Agent:
     """The company's live agent (the one without a project)."""
     agent = (

@@ -17,13 +17,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from core.errors import NotFoundError, ParseError, SignatureError, TokenExpiredError
+from core.errors import NotFoundError, ParseError, SignatureError
 from core.links import ApprovalLink
 from inbox.approvals import Decision, decide
 from inbox.parse import parse_message
 from store import approvals, companies, inbound
 from store.models import Approval
-from web.pages import Pages, pick_language
+from web.pages import Pages, link_refusal, pick_language
 from web.portal import Portal
 
 log = logging.getLogger(__name__)
@@ -50,12 +50,8 @@ def approval_routes(portal: Portal, pages: Pages) -> list[Route]:
         language = pick_language(request)
         try:
             link = portal.links.read_approval_page(request.path_params["token"], now=portal.now())
-        except TokenExpiredError:
-            log.warning("approval link refused: expired")
-            return pages.response("link-problem", language, status_code=410, problem="expired")
-        except SignatureError:
-            log.warning("approval link refused: the signature does not verify")
-            return pages.response("link-problem", language, status_code=404, problem="invalid")
+        except SignatureError as exc:  # TokenExpiredError too
+            return link_refusal(pages, language, "approval", exc)
         try:
             if request.method == "POST":
                 view = await run_in_threadpool(_decide, portal, link)

@@ -20,10 +20,10 @@ from starlette.routing import Route
 
 from agent.readers import reader_zone
 from calendar_sync.withdraw import withdraw_series
-from core.errors import NotFoundError, SignatureError, TokenExpiredError
+from core.errors import NotFoundError, SignatureError
 from core.types import MeetingStatus
 from store import companies, meetings, outbound
-from web.pages import Pages, pick_language
+from web.pages import Pages, link_refusal, pick_language
 from web.portal import Portal
 
 log = logging.getLogger(__name__)
@@ -61,12 +61,8 @@ def meeting_routes(portal: Portal, pages: Pages) -> list[Route]:
             series_id = portal.links.read_meeting_page(
                 request.path_params["token"], now=portal.now()
             )
-        except TokenExpiredError:
-            log.warning("meeting link refused: expired")
-            return pages.response("link-problem", language, status_code=410, problem="expired")
-        except SignatureError:
-            log.warning("meeting link refused: the signature does not verify")
-            return pages.response("link-problem", language, status_code=404, problem="invalid")
+        except SignatureError as exc:  # TokenExpiredError too
+            return link_refusal(pages, language, "meeting", exc)
         try:
             if request.method == "POST":
                 view = await run_in_threadpool(_remove, portal, series_id)

@@ -3,13 +3,17 @@ language the reader asks for (``?lang=``, then Accept-Language, then Swedish).""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from core.errors import TokenExpiredError
 from outbox.render import Formatter
+
+log = logging.getLogger(__name__)
 
 LANGUAGES = ("sv", "en")
 
@@ -66,3 +70,18 @@ class Pages:
             "Referrer-Policy": "no-referrer",  # and their URLs are capabilities
         }
         return HTMLResponse(html, status_code=status_code, headers=headers)
+
+
+def link_refusal(pages: Pages, language: str, what: str, error: Exception) -> HTMLResponse:
+    """The page for a signed link that does not hold: 410 when expired, 404 when forged.
+    Logged without the token."""
+    expired = isinstance(error, TokenExpiredError)
+    log.warning(
+        "%s link refused: %s", what, "expired" if expired else "the signature does not verify"
+    )
+    return pages.response(
+        "link-problem",
+        language,
+        status_code=410 if expired else 404,
+        problem="expired" if expired else "invalid",
+    )
